@@ -1,0 +1,150 @@
+"""The gRPC JobService: translates requests to engine operations and documents to messages."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from jobwire.server.api.status import stream_errors, unary_errors
+from jobwire.server.api.tenancy import TenantResolver
+from jobwire.server.engine.operations import JobOperations
+from jobwire.server.registry import HandlerRegistry
+from jobwire.server.storage.documents import batch_to_proto, job_to_proto
+from jobwire.v1 import job_service_pb2, job_service_pb2_grpc
+from jobwire.v1.job_service_pb2 import (
+    CancelBatchRequest,
+    CancelBatchResponse,
+    CancelJobRequest,
+    CancelJobResponse,
+    GetBatchRequest,
+    GetBatchResponse,
+    GetJobRequest,
+    GetJobResponse,
+    ListBatchesRequest,
+    ListBatchesResponse,
+    ListJobsRequest,
+    ListJobsResponse,
+    ListJobTypesRequest,
+    ListJobTypesResponse,
+    RetryJobRequest,
+    RetryJobResponse,
+    SubmitBatchRequest,
+    SubmitBatchResponse,
+    SubmitJobRequest,
+    SubmitJobResponse,
+    WatchBatchRequest,
+    WatchBatchResponse,
+    WatchJobRequest,
+    WatchJobResponse,
+)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
+    """JobService on top of `JobOperations`; UploadFile and DownloadArtifact are in files."""
+
+    def __init__(
+        self,
+        operations: JobOperations,
+        registry: HandlerRegistry,
+        tenants: TenantResolver,
+        default_concurrency: int,
+    ) -> None:
+        self.operations = operations
+        self.registry = registry
+        self.tenants = tenants
+        self.default_concurrency = default_concurrency
+
+    @unary_errors
+    async def SubmitJob(self, request: SubmitJobRequest, context: Context) -> SubmitJobResponse:
+        tenant = self.tenants.tenant_of(context)
+        document, created = await self.operations.submit(
+            tenant, request.job, request.idempotency_key
+        )
+        return SubmitJobResponse(job=job_to_proto(document), created=created)
+
+    @unary_errors
+    async def SubmitBatch(
+        self, request: SubmitBatchRequest, context: Context
+    ) -> SubmitBatchResponse:
+        tenant = self.tenants.tenant_of(context)
+        batch, job_ids, created = await self.operations.submit_batch(
+            tenant, request.name, request.jobs, request.idempotency_key
+        )
+        return SubmitBatchResponse(batch=batch_to_proto(batch), job_ids=job_ids, created=created)
+
+    @unary_errors
+    async def GetJob(self, request: GetJobRequest, context: Context) -> GetJobResponse:
+        document = await self.operations.get_job(self.tenants.tenant_of(context), request.job_id)
+        return GetJobResponse(job=job_to_proto(document))
+
+    @unary_errors
+    async def GetBatch(self, request: GetBatchRequest, context: Context) -> GetBatchResponse:
+        tenant = self.tenants.tenant_of(context)
+        document = await self.operations.get_batch(tenant, request.batch_id)
+        return GetBatchResponse(batch=batch_to_proto(document))
+
+    @unary_errors
+    async def ListJobs(self, request: ListJobsRequest, context: Context) -> ListJobsResponse:
+        page = await self.operations.list_jobs(self.tenants.tenant_of(context), request)
+        return ListJobsResponse(
+            jobs=[job_to_proto(document) for document in page.documents],
+            next_page_token=page.next_token,
+        )
+
+    @unary_errors
+    async def ListBatches(
+        self, request: ListBatchesRequest, context: Context
+    ) -> ListBatchesResponse:
+        page = await self.operations.list_batches(self.tenants.tenant_of(context), request)
+        return ListBatchesResponse(
+            batches=[batch_to_proto(document) for document in page.documents],
+            next_page_token=page.next_token,
+        )
+
+    @unary_errors
+    async def CancelJob(self, request: CancelJobRequest, context: Context) -> CancelJobResponse:
+        tenant = self.tenants.tenant_of(context)
+        document = await self.operations.cancel_job(tenant, request.job_id, request.reason)
+        return CancelJobResponse(job=job_to_proto(document))
+
+    @unary_errors
+    async def CancelBatch(
+        self, request: CancelBatchRequest, context: Context
+    ) -> CancelBatchResponse:
+        tenant = self.tenants.tenant_of(context)
+        batch, cancelled = await self.operations.cancel_batch(
+            tenant, request.batch_id, request.reason
+        )
+        return CancelBatchResponse(batch=batch_to_proto(batch), cancelled_jobs=cancelled)
+
+    @unary_errors
+    async def RetryJob(self, request: RetryJobRequest, context: Context) -> RetryJobResponse:
+        document = await self.operations.retry_job(self.tenants.tenant_of(context), request.job_id)
+        return RetryJobResponse(job=job_to_proto(document))
+
+    @stream_errors
+    async def WatchJob(
+        self, request: WatchJobRequest, context: Context
+    ) -> AsyncIterator[WatchJobResponse]:
+        tenant = self.tenants.tenant_of(context)
+        async for event in self.operations.watch_job(tenant, request.job_id, request.resume_after):
+            yield WatchJobResponse(event=event)
+
+    @stream_errors
+    async def WatchBatch(
+        self, request: WatchBatchRequest, context: Context
+    ) -> AsyncIterator[WatchBatchResponse]:
+        tenant = self.tenants.tenant_of(context)
+        async for event in self.operations.watch_batch(
+            tenant, request.batch_id, request.resume_after
+        ):
+            yield WatchBatchResponse(event=event)
+
+    async def ListJobTypes(
+        self, request: ListJobTypesRequest, context: Context
+    ) -> ListJobTypesResponse:
+        return job_service_pb2.ListJobTypesResponse(
+            job_types=[job_type.describe(self.default_concurrency) for job_type in self.registry]
+        )
