@@ -8,7 +8,6 @@ import importlib.util
 import io
 import random
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,8 @@ def _shared_fixtures() -> ModuleType:
     """The repository's tests/conftest.py, whose database fixtures these tests share."""
     path = Path(__file__).resolve().parents[2] / "tests" / "conftest.py"
     spec = importlib.util.spec_from_file_location("jobwire_shared_test_fixtures", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -113,11 +113,7 @@ def photo(width: int = 320, height: int = 200, seed: int = 1) -> Image.Image:
     generator = random.Random(seed)
     image = Image.new("RGB", (width, height))
     image.putdata(
-        [
-            (x % 256, y % 256, generator.randrange(256))
-            for y in range(height)
-            for x in range(width)
-        ]
+        [(x % 256, y % 256, generator.randrange(256)) for y in range(height) for x in range(width)]
     )
     return image
 
@@ -262,7 +258,7 @@ def images_pdf(documents_dir: Path) -> ImagePdf:
 
 
 @pytest.fixture
-def settings_with_root(tmp_path: Path) -> Iterator[DocumentSettings]:
+def settings_with_root(tmp_path: Path) -> DocumentSettings:
     root = tmp_path / "inputs"
     root.mkdir()
-    yield DocumentSettings(input_roots=(str(root),))
+    return DocumentSettings(input_roots=(str(root),))

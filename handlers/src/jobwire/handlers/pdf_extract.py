@@ -127,7 +127,7 @@ def render_page(source: PdfSource, number: int, dpi: int) -> tuple[bytes, int]:
             raise corrupt(f"{source.what} has no page {number}")
         page = document[number - 1]
         try:
-            audit_for_pdfium(source, number)
+            audit_for_pdfium(source, number, rendering=True)
             width, height = page.get_size()
             scale = _render_scale(width, height, dpi, source.limits, number)
             bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=False)
@@ -187,7 +187,7 @@ def _guarded(warnings: list[str], what: str, default: D, read: Callable[[], D]) 
 
 def _page_text(source: PdfSource, number: int, text_mode: TextMode) -> str:
     if source.engine == "pdfium":
-        audit_for_pdfium(source, number)
+        audit_for_pdfium(source, number, rendering=False)
         page = _pdfium_document(source)[number - 1]
         try:
             text_page = page.get_textpage()
@@ -205,7 +205,7 @@ def _page_text(source: PdfSource, number: int, text_mode: TextMode) -> str:
     return str(page_object.extract_text())
 
 
-def audit_for_pdfium(source: PdfSource, number: int) -> None:
+def audit_for_pdfium(source: PdfSource, number: int, *, rendering: bool) -> None:
     """Checks what PDFium will inflate for page `number` within pypdf's limits.
 
     A PDF pypdf cannot parse is left to PDFium unchecked: PDFium reads more broken files,
@@ -218,7 +218,7 @@ def audit_for_pdfium(source: PdfSource, number: int) -> None:
     except Exception:
         return
     with pypdf_limits(source.limits):
-        audit_page(page, number, source.limits)
+        audit_page(page, number, source.limits, images=rendering)
 
 
 def _page_images(source: PdfSource, number: int) -> list[EmbeddedImage | SkippedImage]:

@@ -19,15 +19,19 @@ _MAX_DEPTH = 12
 _FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
 
 
-def audit_page(page: PageObject, number: int, limits: Limits) -> None:
-    """Decodes the streams PDFium would decode for `page`; raises on a limit."""
-    _Audit(number, limits).resources_and_contents(page, depth=0)
+def audit_page(page: PageObject, number: int, limits: Limits, *, images: bool) -> None:
+    """Decodes the streams PDFium would decode for `page`; raises on a limit.
+
+    With `images` (the page is to be rendered), images are checked against the pixel limit.
+    """
+    _Audit(number, limits, images).resources_and_contents(page, depth=0)
 
 
 class _Audit:
-    def __init__(self, number: int, limits: Limits) -> None:
+    def __init__(self, number: int, limits: Limits, images: bool) -> None:
         self.number = number
         self.limits = limits
+        self.images = images
         self.seen: set[int] = set()
 
     def resources_and_contents(self, holder: DictionaryObject, depth: int) -> None:
@@ -47,17 +51,23 @@ class _Audit:
         if not isinstance(xobject, StreamObject) or self.visited(xobject):
             return
         if xobject.get("/Subtype") == "/Image":
-            width, height = _resolve(xobject.get("/Width")), _resolve(xobject.get("/Height"))
-            if isinstance(width, int) and isinstance(height, int):
-                if width * height > self.limits.max_image_pixels:
-                    raise too_large(
-                        f"an image on page {self.number} has {width} x {height} pixels, more "
-                        f"than the limit of {self.limits.max_image_pixels}",
-                        page=str(self.number),
-                    )
+            if not self.images:
+                return
+            self.image_size(xobject)
             return
         self.decode(xobject)
         self.resources_and_contents(xobject, depth + 1)
+
+    def image_size(self, image: StreamObject) -> None:
+        width, height = _resolve(image.get("/Width")), _resolve(image.get("/Height"))
+        if not isinstance(width, int) or not isinstance(height, int):
+            return
+        if width * height > self.limits.max_image_pixels:
+            raise too_large(
+                f"an image on page {self.number} has {width} x {height} pixels, more "
+                f"than the limit of {self.limits.max_image_pixels}",
+                page=str(self.number),
+            )
 
     def font(self, font: Any, depth: int) -> None:
         if not isinstance(font, DictionaryObject) or self.visited(font) or depth > _MAX_DEPTH:
