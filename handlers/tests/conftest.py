@@ -8,6 +8,7 @@ import importlib.util
 import io
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,24 +238,79 @@ def lying_page_tree_pdf(path: Path, declared: int = 10_000_000) -> Path:
     )
 
 
+# The documents, as fixtures: the builders above are not importable from test modules
+# (pytest imports them with importlib), so tests get paths and expectations from here.
+
+
 @pytest.fixture(scope="session")
 def documents_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("documents")
 
 
 @pytest.fixture(scope="session")
-def text_pdf_20(documents_dir: Path) -> TextPdf:
-    return text_pdf(documents_dir / "known-text.pdf")
+def text_pdf_20(documents_dir: Path) -> tuple[Path, list[str]]:
+    """A 20-page PDF, English and German, and the exact text of each page."""
+    made = text_pdf(documents_dir / "known-text.pdf")
+    return made.path, made.pages
+
+
+@pytest.fixture(scope="session")
+def make_text_pdf() -> Callable[[Path, int], tuple[Path, list[str]]]:
+    def make(path: Path, page_count: int) -> tuple[Path, list[str]]:
+        made = text_pdf(path, page_count)
+        return made.path, made.pages
+
+    return make
 
 
 @pytest.fixture(scope="session")
 def scanned_pdf_2(documents_dir: Path) -> Path:
+    """Two pages that are images of OCR_LINES, without a text layer."""
     return scanned_pdf(documents_dir / "scanned.pdf")
 
 
 @pytest.fixture(scope="session")
-def images_pdf(documents_dir: Path) -> ImagePdf:
-    return image_pdf(documents_dir / "images.pdf")
+def ocr_words() -> list[str]:
+    """The words on each page of `scanned_pdf_2` and of `word_image_png`."""
+    return " ".join(OCR_LINES).split()
+
+
+@pytest.fixture(scope="session")
+def word_image_png(documents_dir: Path) -> Path:
+    path = documents_dir / "words.png"
+    word_image(OCR_LINES).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def images_pdf(documents_dir: Path) -> tuple[Path, bytes, Image.Image]:
+    """A PDF with a JPEG on page 1 and a PNG on page 2, the JPEG's bytes and the PNG."""
+    made = image_pdf(documents_dir / "images.pdf")
+    return made.path, made.jpeg, made.png
+
+
+@pytest.fixture(scope="session")
+def encrypted_pdf_file(documents_dir: Path) -> tuple[Path, str]:
+    """An AES-256 encrypted PDF saying "Secret text", and its user password."""
+    password = "open sesame"
+    return encrypted_pdf(documents_dir / "secret.pdf", password), password
+
+
+@pytest.fixture(scope="session")
+def bomb_pdf_file(documents_dir: Path) -> Path:
+    """A PDF of 400 KiB whose page content inflates to 400 MiB."""
+    return bomb_pdf(documents_dir / "bomb.pdf", 400 * 1024 * 1024)
+
+
+@pytest.fixture(scope="session")
+def giant_image_pdf_file(documents_dir: Path) -> Path:
+    return giant_image_pdf(documents_dir / "giant.pdf")
+
+
+@pytest.fixture(scope="session")
+def lying_page_tree_pdf_file(documents_dir: Path) -> Path:
+    """A one-page PDF whose page tree claims 10,000,000 pages."""
+    return lying_page_tree_pdf(documents_dir / "lying.pdf")
 
 
 @pytest.fixture

@@ -143,8 +143,11 @@ def _render_scale(width: float, height: float, dpi: int, limits: Limits, number:
     if not (width > 0 and height > 0) or not math.isfinite(width * height):
         raise corrupt(f"page {number} has no usable size ({width} x {height} points)")
     scale = dpi / 72
-    if width * height * scale * scale > limits.max_image_pixels:
-        scale = math.sqrt(limits.max_image_pixels / (width * height))
+    # PDFium rounds the bitmap's sides up: shrink until the rounded size fits.
+    while math.ceil(width * scale) * math.ceil(height * scale) > limits.max_image_pixels:
+        scale = min(scale * 0.99, math.sqrt(limits.max_image_pixels / (width * height)))
+        if scale * 72 < 1:
+            break
     if scale * 72 < 1:
         raise too_large(f"page {number} is too large to render within the pixel limit")
     return scale
@@ -156,9 +159,10 @@ def _extract_page(
     warnings: list[str] = []
     text = ""
     if text_mode != "none":
+        # Trailing blank lines say nothing and differ between engines.
         text = _guarded(
             warnings, f"text of page {number}", "", lambda: _page_text(source, number, text_mode)
-        )
+        ).rstrip()
 
     images: list[EmbeddedImage] = []
     if include_images:
