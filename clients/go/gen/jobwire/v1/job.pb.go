@@ -783,8 +783,8 @@ type Job struct {
 	Status JobStatus `protobuf:"varint,4,opt,name=status,proto3,enum=jobwire.v1.JobStatus" json:"status,omitempty"`
 	// Parameters as submitted.
 	Params *JobParams `protobuf:"bytes,5,opt,name=params,proto3" json:"params,omitempty"`
-	// Set when status is COMPLETED. When the result was larger than the server keeps
-	// inline, it is stored as the artifact `result_artifact` and this holds a summary.
+	// Set when status is COMPLETED, unless the result was larger than the server keeps
+	// inline: then it is unset and `result_artifact` holds the whole JobResult.
 	Result *JobResult `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
 	// The error of the last failed attempt; set when status is FAILED, and on a PENDING
 	// job that waits for a retry.
@@ -825,7 +825,7 @@ type Job struct {
 	Version int64 `protobuf:"varint,24,opt,name=version,proto3" json:"version,omitempty"`
 	// True once cancellation was requested for a PROCESSING job that has not stopped yet.
 	CancelRequested bool `protobuf:"varint,25,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
-	// Set when the complete result is stored as an artifact (see `result`).
+	// Set when the result is stored as an artifact: a serialized JobResult (see `result`).
 	ResultArtifact *ArtifactRef `protobuf:"bytes,26,opt,name=result_artifact,json=resultArtifact,proto3" json:"result_artifact,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache

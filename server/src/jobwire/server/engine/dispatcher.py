@@ -38,6 +38,7 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._per_type: Counter[str] = Counter()
         self._wake = asyncio.Event()
+        self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -57,9 +58,11 @@ class Dispatcher:
 
     async def stop(self, grace: float) -> None:
         """Stops claiming, lets running attempts finish within `grace`, requeues the rest."""
+        # The claim loop ends between claims: a claim cut off mid-write would strand its job.
+        self._stopping = True
+        self._wake.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+            await self._loop_task
 
         tasks = list(self._tasks.values())
         if tasks:
@@ -72,7 +75,7 @@ class Dispatcher:
                 logger.info("returned %d unfinished job(s) to the queue", len(unfinished))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self._claim_while_capacity()
@@ -86,7 +89,7 @@ class Dispatcher:
                 pass
 
     async def _claim_while_capacity(self) -> None:
-        while len(self._tasks) < self.settings.max_concurrent_workers:
+        while not self._stopping and len(self._tasks) < self.settings.max_concurrent_workers:
             job_types = self._types_with_capacity()
             if not job_types:
                 return

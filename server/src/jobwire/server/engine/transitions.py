@@ -1,5 +1,6 @@
 """What follows a written job change: events, the batch's counts, and the log line."""
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,10 @@ class Transitions:
 
         batch_id = document.get("batch_id")
         if batch_id and old_status is not None and old_status != document["status"]:
-            batch = await self.batches.move(batch_id, old_status, document["status"], usage or {})
+            # The job's change is written: its batch must follow even if the caller is
+            # being cancelled, or the batch's counts would drift.
+            move = self.batches.move(batch_id, old_status, document["status"], usage or {})
+            batch = await asyncio.shield(move)
             if batch is not None:
                 self.batch_changed(batch)
 
