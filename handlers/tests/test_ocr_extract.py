@@ -41,7 +41,22 @@ def recovered(expected: list[str], text: str) -> float:
 
 
 def test_tsv_becomes_lines_paragraphs_and_a_mean_confidence() -> None:
-    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    header = "\t".join(
+        [
+            "level",
+            "page_num",
+            "block_num",
+            "par_num",
+            "line_num",
+            "word_num",
+            "left",
+            "top",
+            "width",
+            "height",
+            "conf",
+            "text",
+        ]
+    )
     rows = [
         "1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t",
         "5\t1\t1\t1\t1\t1\t0\t0\t10\t10\t90\tHello",

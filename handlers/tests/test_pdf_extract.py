@@ -43,7 +43,9 @@ def extract_all(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_text_of_every_page_is_extracted_exactly(text_pdf_20: tuple[Path, list[str]], engine: Engine) -> None:
+def test_text_of_every_page_is_extracted_exactly(
+    text_pdf_20: tuple[Path, list[str]], engine: Engine
+) -> None:
     source = PdfSource(str(text_pdf_20[0]), engine=engine)
 
     pages = extract_all(source)
@@ -89,7 +91,8 @@ def test_jpeg_images_are_stored_byte_for_byte(images_pdf: tuple[Path, bytes, Ima
     jpeg = pages[0].images[0]
     assert jpeg.page == 1
     assert jpeg.content_type == "image/jpeg"
-    assert jpeg.name.startswith("page-1-") and jpeg.name.endswith(".jpg")
+    assert jpeg.name.startswith("page-1-")
+    assert jpeg.name.endswith(".jpg")
     assert jpeg.data == images_pdf[1]
 
 
@@ -173,20 +176,18 @@ def test_bytes_that_are_no_pdf_fail_as_corrupt(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_truncated_pdf_fails_as_corrupt_or_keeps_what_it_can(
+def test_a_truncated_pdf_fails_as_corrupt(
     tmp_path: Path, text_pdf_20: tuple[Path, list[str]], engine: Engine
 ) -> None:
-    whole, texts = text_pdf_20
+    whole, _ = text_pdf_20
     path = tmp_path / "truncated.pdf"
-    path.write_bytes(whole.read_bytes()[: os.path.getsize(whole) // 3])
+    # fpdf2 writes the page tree and catalog last: a cut loses them.
+    path.write_bytes(whole.read_bytes()[: os.path.getsize(whole) // 2])
 
-    try:
-        pages = extract_all(PdfSource(str(path), engine=engine))
-    except JobFailed as failure:
-        assert failure.code == INPUT_CORRUPT
-    else:
-        # Recovered: whatever was read must be the document's own text.
-        assert all(page.text in ("", *texts) for page in pages)
+    with pytest.raises(JobFailed, match="cannot be read") as raised:
+        extract_all(PdfSource(str(path), engine=engine))
+
+    assert raised.value.code == INPUT_CORRUPT
 
 
 def test_a_missing_file_fails_as_not_found(tmp_path: Path) -> None:

@@ -20,7 +20,10 @@ from jobwire.handlers.pdf_metadata import Metadata, clean_text, from_info, merge
         ),
         ("D:2022", datetime(2022, 1, 1, tzinfo=UTC)),
         ("20220403", datetime(2022, 4, 3, tzinfo=UTC)),
-        ("D:20220403180542+02'00' and trailing garbage", datetime(2022, 4, 3, 16, 5, 42, tzinfo=UTC)),
+        (
+            "D:20220403180542+02'00' and trailing garbage",
+            datetime(2022, 4, 3, 16, 5, 42, tzinfo=UTC),
+        ),
     ],
 )
 def test_pdf_dates_are_read(raw: str, expected: datetime) -> None:

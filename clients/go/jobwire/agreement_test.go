@@ -11,10 +11,11 @@ import (
 	jobwirev1 "github.com/jobwire/jobwire/clients/go/gen/jobwire/v1"
 )
 
-// agreementBatch is the batch every client submits to check that custom
-// parameters survive the round trip unchanged: a SubmitBatchRequest in the
-// protobuf JSON mapping.
-const agreementBatch = "../testdata/agreement_batch.json"
+// agreementBatch is the batch every client (Go, Python, TypeScript) submits to
+// check that custom parameters survive the round trip unchanged: a
+// SubmitBatchRequest in the protobuf JSON mapping, one file shared by all clients
+// (clients/testdata, relative to this package's directory).
+const agreementBatch = "../../testdata/agreement_batch.json"
 
 func TestAgreementBatchParamsRoundTrip(t *testing.T) {
 	client := liveClient(t)

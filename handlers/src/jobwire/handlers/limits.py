@@ -14,6 +14,7 @@ import pypdf
 from PIL import Image
 
 from jobwire.server.config import DocumentSettings
+from jobwire.server.context import JobContext
 
 # pypdf's default for its decompression and stream limits (75 MB); kept here, in one place.
 MAX_STREAM_BYTES = 75_000_000
@@ -35,14 +36,9 @@ class Limits:
         return cls(max_pages=settings.max_pages, max_image_pixels=settings.max_image_pixels)
 
 
-def document_settings(ctx: Any) -> DocumentSettings:
-    """The server's DocumentSettings as the job context carries them (`ctx.settings.documents`).
-
-    Until the engine passes its settings on the context, the defaults apply.
-    """
-    settings = getattr(ctx, "settings", None)
-    documents = getattr(settings, "documents", None)
-    return documents if isinstance(documents, DocumentSettings) else DocumentSettings()
+def document_settings(ctx: JobContext[Any]) -> DocumentSettings:
+    """The server's DocumentSettings, as the job context carries them."""
+    return ctx.settings.documents
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """The `ocr` job type: text of images (PNG, JPEG, TIFF frames) or PDF pages by Tesseract."""
 
 import asyncio
+import functools
 from typing import Any
 
 from jobwire.handlers import pdf_extract, tesseract
+from jobwire.handlers.concurrency import in_order
 from jobwire.handlers.limits import Limits, document_settings
 from jobwire.handlers.ocr_extract import OcrText, ocr_image_frame, ocr_pdf_page, probe_input
 from jobwire.handlers.page_ranges import parse_page_ranges, select_pages
@@ -47,20 +49,28 @@ async def ocr(ctx: JobContext[documents_pb2.OcrParams]) -> documents_pb2.OcrResu
             page_count = probe.frames
         numbers = select_pages(parse_page_ranges(params.pages), page_count)
 
-        # Read page after page, each in one call into the process pool.
+        # Read the pages, as many at once as the pool has processes, one call per page.
+        if probe.kind == "pdf":
+            calls = [
+                functools.partial(_read, ctx, ocr_pdf_page, source, number, dpi, language)
+                for number in numbers
+            ]
+        else:
+            calls = [
+                functools.partial(_read, ctx, ocr_image_frame, str(path), number, language, limits)
+                for number in numbers
+            ]
         result = documents_pb2.OcrResult(language=language)
-        for done, number in enumerate(numbers, start=1):
-            ctx.raise_if_cancelled()
-            if probe.kind == "pdf":
-                read = _read(ctx, ocr_pdf_page, source, number, dpi, language)
-            else:
-                read = _read(ctx, ocr_image_frame, str(path), number, language, limits)
-            recognized = await read
+        parallel = ctx.settings.generic_worker.process_workers
+        async for recognized in in_order(calls, parallel):
             result.pages.append(
                 documents_pb2.OcrPage(
-                    number=number, text=recognized.text, confidence=recognized.confidence
+                    number=recognized.number,
+                    text=recognized.text,
+                    confidence=recognized.confidence,
                 )
             )
+            done = len(result.pages)
             await ctx.progress(
                 current=done,
                 total=len(numbers),
@@ -75,6 +85,7 @@ async def ocr(ctx: JobContext[documents_pb2.OcrParams]) -> documents_pb2.OcrResu
 
 async def _read(ctx: JobContext[Any], function: Any, *args: Any) -> OcrText:
     """Runs one OCR call in the pool, with Tesseract bounded by the attempt's deadline."""
+    ctx.raise_if_cancelled()
     remaining = max(ctx.info.deadline - asyncio.get_running_loop().time(), 0.001)
     recognized: OcrText = await ctx.run_cpu(function, *args, remaining)
     ctx.usage.cpu_seconds += recognized.cpu_seconds

@@ -7,12 +7,14 @@ calls.
 """
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jobwire.handlers import pdf_extract, tesseract
+from jobwire.handlers.concurrency import in_order
 from jobwire.handlers.limits import Limits, document_settings
 from jobwire.handlers.ocr_extract import OcrText, ocr_pdf_page
 from jobwire.handlers.page_ranges import PageRange, parse_page_ranges, select_pages
@@ -168,24 +170,36 @@ class _PageReader:
         self._language_checked = options.method == documents_pb2.EXTRACTION_METHOD_OCR
 
     async def pages(self, numbers: list[int]) -> AsyncIterator[tuple[documents_pb2.PageText, bool]]:
-        """Each page's text, and whether it ends a chunk."""
+        """Each page's text, and whether it ends a chunk.
+
+        The pages of a chunk that need OCR are read several at a time (as many as the pool
+        has processes), and yielded in page order.
+        """
         remaining = tuple(numbers)
+        parallel = self.ctx.settings.generic_worker.process_workers
         while remaining:
             self.ctx.raise_if_cancelled()
-            chunk = await self._next_chunk(remaining)
+            chunk = await self._next_chunk(remaining, parallel)
             remaining = remaining[len(chunk) :]
-            for index, extract in enumerate(chunk):
+            for extract in chunk:
                 for warning in extract.warnings:
                     await self.ctx.log(warning, level="WARNING")
                 for image in extract.images:
                     self.images.append(await self._store(image))
-                yield await self._page_text(extract), index == len(chunk) - 1
+            if any(self._needs_ocr(extract) for extract in chunk):
+                await self._check_language()
 
-    async def _next_chunk(self, remaining: tuple[int, ...]) -> list[PageExtract]:
+            calls = [functools.partial(self._page_text, extract) for extract in chunk]
+            done = 0
+            async for page in in_order(calls, parallel):
+                done += 1
+                yield page, done == len(chunk)
+
+    async def _next_chunk(self, remaining: tuple[int, ...], parallel: int) -> list[PageExtract]:
         text_mode = _TEXT_MODES[self.options.method]
         if text_mode == "none" and not self.options.include_images:
-            # OCR only: nothing to read from the PDF itself.
-            return [PageExtract(number=remaining[0], text="")]
+            # OCR only: nothing to read from the PDF itself; enough pages to keep the pool busy.
+            return [PageExtract(number=number, text="") for number in remaining[: 2 * parallel]]
         chunk: list[PageExtract] = await self.ctx.run_cpu(
             pdf_extract.extract_pages,
             self.source,
@@ -196,12 +210,15 @@ class _PageReader:
         )
         return chunk
 
-    async def _page_text(self, extract: PageExtract) -> documents_pb2.PageText:
+    def _needs_ocr(self, extract: PageExtract) -> bool:
         method = self.options.method
-        needs_ocr = method == documents_pb2.EXTRACTION_METHOD_OCR or (
+        return method == documents_pb2.EXTRACTION_METHOD_OCR or (
             method == documents_pb2.EXTRACTION_METHOD_AUTO and not extract.text.strip()
         )
-        if not needs_ocr:
+
+    async def _page_text(self, extract: PageExtract) -> documents_pb2.PageText:
+        method = self.options.method
+        if not self._needs_ocr(extract):
             return documents_pb2.PageText(number=extract.number, text=extract.text)
 
         try:
@@ -219,10 +236,12 @@ class _PageReader:
             confidence=recognized.confidence,
         )
 
-    async def _ocr(self, number: int) -> OcrText:
+    async def _check_language(self) -> None:
         if not self._language_checked:
             await self.ctx.run_blocking(tesseract.require_language, self.options.ocr_language)
             self._language_checked = True
+
+    async def _ocr(self, number: int) -> OcrText:
         recognized: OcrText = await self.ctx.run_cpu(
             ocr_pdf_page,
             self.source,

@@ -285,14 +285,28 @@ class _DocumentCache:
         self.entries[key] = document
         while len(self.entries) > self.size:
             _, evicted = self.entries.popitem(last=False)
-            close = getattr(evicted, "close", None)
-            if close is not None:
-                close()
+            _close(evicted)
         return document
+
+    def clear(self) -> None:
+        while self.entries:
+            _close(self.entries.popitem()[1])
+
+
+def _close(document: Any) -> None:
+    close = getattr(document, "close", None)
+    if close is not None:
+        close()
 
 
 _pypdf_cache = _DocumentCache(_CACHED_DOCUMENTS)
 _pdfium_cache = _DocumentCache(_CACHED_DOCUMENTS)
+
+
+def forget_documents() -> None:
+    """Closes the documents this process keeps open between calls."""
+    _pypdf_cache.clear()
+    _pdfium_cache.clear()
 
 
 def _pypdf_reader(source: PdfSource) -> PdfReader:

@@ -475,8 +475,8 @@ class Job(_message.Message):
 
     @_builtins.property
     def result(self) -> Global___JobResult:
-        """Set when status is COMPLETED. When the result was larger than the server keeps
-        inline, it is stored as the artifact `result_artifact` and this holds a summary.
+        """Set when status is COMPLETED, unless the result was larger than the server keeps
+        inline: then it is unset and `result_artifact` holds the whole JobResult.
         """
 
     @_builtins.property
@@ -527,7 +527,7 @@ class Job(_message.Message):
 
     @_builtins.property
     def result_artifact(self) -> _documents_pb2.ArtifactRef:
-        """Set when the complete result is stored as an artifact (see `result`)."""
+        """Set when the result is stored as an artifact: a serialized JobResult (see `result`)."""
 
     def __init__(
         self,

@@ -359,8 +359,8 @@ export type Job = Message<"jobwire.v1.Job"> & {
   params?: JobParams | undefined;
 
   /**
-   * Set when status is COMPLETED. When the result was larger than the server keeps
-   * inline, it is stored as the artifact `result_artifact` and this holds a summary.
+   * Set when status is COMPLETED, unless the result was larger than the server keeps
+   * inline: then it is unset and `result_artifact` holds the whole JobResult.
    *
    * @generated from field: jobwire.v1.JobResult result = 6;
    */
@@ -501,7 +501,7 @@ export type Job = Message<"jobwire.v1.Job"> & {
   cancelRequested: boolean;
 
   /**
-   * Set when the complete result is stored as an artifact (see `result`).
+   * Set when the result is stored as an artifact: a serialized JobResult (see `result`).
    *
    * @generated from field: jobwire.v1.ArtifactRef result_artifact = 26;
    */
