@@ -41,7 +41,7 @@ $(VENV)/.installed: pyproject.toml server/pyproject.toml handlers/pyproject.toml
                     clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
-	$(PY) -m pip install --quiet -e clients/python -e server -e handlers --group dev
+	$(PY) -m pip install --quiet -e clients/python -e server -e 'handlers[test]' --group dev
 	touch $@
 
 $(BUF): tools/buf/package.json
@@ -64,7 +64,7 @@ $(GO_DIR)/.deps-downloaded: $(GO_DIR)/go.mod $(GO_DIR)/go.sum
 	touch $@
 
 $(DEVDB_JAR): tools/devdb/pom.xml $(shell find tools/devdb/src -type f 2>/dev/null)
-	mvn --batch-mode --quiet -f tools/devdb/pom.xml package -DskipTests
+	mvn --batch-mode --quiet -Dstyle.color=never -f tools/devdb/pom.xml package -DskipTests
 
 system-packages:
 	@tools/install-system-packages.sh

@@ -20,11 +20,11 @@ from google.protobuf import json_format
 from pymongo import AsyncMongoClient, uri_parser
 
 from jobwire.client import AsyncJobwireClient
-from jobwire.server.server_process import ServerProcess
+from jobwire.server.server_process import ServerGroup, ServerProcess
 from jobwire.server.storage.names import BATCHES_COLLECTION, JOBS_COLLECTION
 from jobwire.v1 import job_service_pb2
 
-from .conftest import Document, ServerFactory
+Document = dict[str, Any]
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH_FILE = REPO / "clients" / "testdata" / "agreement_batch.json"
@@ -162,7 +162,7 @@ def report(found: list[str]) -> str:
 
 
 async def test_python_go_and_typescript_store_the_same_params(
-    servers: ServerFactory,
+    servers: ServerGroup,
     server: ServerProcess,
     client: AsyncJobwireClient,
     mongo_client: AsyncMongoClient[Document],

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobwire.client import AsyncJobwireClient, InvalidArgumentError, NotFoundError, job_spec
+from jobwire.server.server_process import ServerGroup
 from jobwire.v1 import job_pb2
-
-from .conftest import ServerFactory
 
 COMPLETED = job_pb2.JOB_STATUS_COMPLETED
 FAILED = job_pb2.JOB_STATUS_FAILED
@@ -35,7 +34,7 @@ async def all_jobs(client: AsyncJobwireClient, batch_id: str) -> list[job_pb2.Jo
 
 
 async def test_a_thousand_noop_jobs_complete_once_each(
-    servers: ServerFactory, client: AsyncJobwireClient
+    servers: ServerGroup, client: AsyncJobwireClient
 ) -> None:
     specs = [job_spec("noop", {"index": index}) for index in range(1000)]
     submitted = await client.submit_batch(specs, name="thousand")
@@ -60,7 +59,7 @@ async def test_a_thousand_noop_jobs_complete_once_each(
 
 
 async def test_sixteen_claimers_in_two_processes_never_share_a_job(
-    servers: ServerFactory,
+    servers: ServerGroup,
 ) -> None:
     first = servers.start(JOBWIRE_GENERIC_WORKER_MAX_CONCURRENT_WORKERS="8")
     servers.start(JOBWIRE_GENERIC_WORKER_MAX_CONCURRENT_WORKERS="8")

@@ -14,14 +14,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from jobwire.client import AsyncJobwireClient, job_spec
-from jobwire.server.server_process import ServerProcess, free_port
+from jobwire.server.server_process import ServerGroup, ServerProcess, free_port
 from jobwire.v1 import job_pb2
 
-from .conftest import ServerFactory
 from .test_engine import all_jobs, claims_per_job
 
 
-async def test_sigterm_halfway_through_a_batch_loses_nothing(servers: ServerFactory) -> None:
+async def test_sigterm_halfway_through_a_batch_loses_nothing(servers: ServerGroup) -> None:
     first = servers.start()
     async with AsyncJobwireClient(first.address) as client:
         specs = [job_spec("sleep", {"seconds": 0.2, "steps": 2}) for _ in range(200)]
@@ -45,7 +44,7 @@ async def test_sigterm_halfway_through_a_batch_loses_nothing(servers: ServerFact
     assert set(completions.values()) == {1}
 
 
-async def test_a_killed_server_loses_no_job(servers: ServerFactory) -> None:
+async def test_a_killed_server_loses_no_job(servers: ServerGroup) -> None:
     doomed = servers.start()
     async with AsyncJobwireClient(doomed.address) as client:
         job = await client.submit_job("sleep", {"seconds": 1.0, "steps": 2})
@@ -66,7 +65,7 @@ async def test_a_killed_server_loses_no_job(servers: ServerFactory) -> None:
 
 
 async def test_each_state_change_is_logged_once(
-    servers: ServerFactory, client: AsyncJobwireClient
+    servers: ServerGroup, client: AsyncJobwireClient
 ) -> None:
     job = await client.submit_job("sleep", {"seconds": 0.05, "steps": 1})
     async for _ in client.watch_job(job.id):

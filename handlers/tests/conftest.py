@@ -4,7 +4,6 @@ Every document is generated here with fpdf2 and Pillow (the `test` extra of
 jobwire-handlers), so each test knows exactly what the file holds.
 """
 
-import importlib.util
 import io
 import random
 import zlib
@@ -12,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from fpdf import FPDF
@@ -20,23 +18,6 @@ from fpdf.enums import EncryptionMethod
 from PIL import Image, ImageDraw, ImageFont
 
 from jobwire.server.config import DocumentSettings
-
-
-def _shared_fixtures() -> ModuleType:
-    """The repository's tests/conftest.py, whose database fixtures these tests share."""
-    path = Path(__file__).resolve().parents[2] / "tests" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("jobwire_shared_test_fixtures", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _shared_fixtures()
-mongodb_uri = _shared.mongodb_uri
-mongo_client = _shared.mongo_client
-mongo_db = _shared.mongo_db
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "pdf-samples"
 
@@ -303,6 +284,12 @@ def bomb_pdf_file(documents_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def gigabyte_bomb_pdf_file(documents_dir: Path) -> Path:
+    """A PDF of 1 MiB whose page content inflates to 1 GiB."""
+    return bomb_pdf(documents_dir / "bomb-1g.pdf", 1024 * 1024 * 1024)
+
+
+@pytest.fixture(scope="session")
 def giant_image_pdf_file(documents_dir: Path) -> Path:
     return giant_image_pdf(documents_dir / "giant.pdf")
 
@@ -311,6 +298,21 @@ def giant_image_pdf_file(documents_dir: Path) -> Path:
 def lying_page_tree_pdf_file(documents_dir: Path) -> Path:
     """A one-page PDF whose page tree claims 10,000,000 pages."""
     return lying_page_tree_pdf(documents_dir / "lying.pdf")
+
+
+@pytest.fixture(scope="session")
+def missing_contents_pdf_file(documents_dir: Path) -> Path:
+    """A one-page PDF whose page content is an object the file does not hold."""
+    return raw_pdf(
+        documents_dir / "missing-contents.pdf",
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 9 0 R"
+            b" /Resources << /Font << /F1 4 0 R >> >> >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ],
+    )
 
 
 @pytest.fixture

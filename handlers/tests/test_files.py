@@ -7,10 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from jobwire.server.api.files import download_artifact, upload_file
+from jobwire.server.api.status import status_code_for
 from jobwire.server.config import DocumentSettings, StorageSettings
 from jobwire.server.errors import INPUT_NOT_FOUND, InvalidParameters, JobFailed, NotFound
 from jobwire.server.inputs import InputResolver
@@ -294,3 +296,9 @@ async def test_downloading_an_unknown_id_is_not_found(store: FileStore) -> None:
     with pytest.raises(NotFound):
         async for _ in download_artifact(request, store, "acme"):
             pass
+
+
+def test_the_upload_errors_have_their_status_codes() -> None:
+    assert status_code_for(UploadTooLarge("too big")) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert status_code_for(ChecksumMismatch("a", "b")) == grpc.StatusCode.INVALID_ARGUMENT
+    assert status_code_for(NotFound("x")) == grpc.StatusCode.NOT_FOUND

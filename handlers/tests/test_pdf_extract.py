@@ -266,3 +266,10 @@ def test_pages_are_rendered_within_the_pixel_limit(text_pdf_20: tuple[Path, list
     assert image.mode == "L"
     assert image.width * image.height <= 1_000_000
     assert dpi < 300
+
+
+def test_what_pypdf_warns_about_a_page_goes_with_the_page(missing_contents_pdf_file: Path) -> None:
+    page = extract_pages(PdfSource(str(missing_contents_pdf_file)), (1,), "plain", True, 10.0)[0]
+
+    assert page.text == ""
+    assert page.warnings == ("pypdf: Object 9 0 not defined.",)

@@ -43,7 +43,7 @@ def session_params() -> documents_pb2.SessionParams:
 
 
 def test_the_builtin_templates_are_there() -> None:
-    assert builtin_names() == ["default", "session"]
+    assert builtin_names() == ("default", "session")
 
 
 def test_the_default_template_renders_a_pdf() -> None:

@@ -2,13 +2,15 @@
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-async def in_order(calls: Iterable[Callable[[], Awaitable[T]]], limit: int) -> AsyncIterator[T]:
+async def in_order(
+    calls: Iterable[Callable[[], Awaitable[T]]], limit: int
+) -> AsyncGenerator[T, None]:
     """Runs up to `limit` of `calls` at a time and yields their results in the calls' order.
 
     The first failure is raised when its turn comes; calls still running when the caller

@@ -33,7 +33,6 @@ from jobwire.v1 import documents_pb2
 CHUNK_SECONDS = 0.5
 DEFAULT_DPI = 300
 
-Method = documents_pb2.ExtractionMethod
 PageProgress = Callable[[int, int], Awaitable[None]]
 """Called with (pages done, pages to do) as extraction goes on."""
 

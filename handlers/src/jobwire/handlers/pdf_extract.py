@@ -6,6 +6,7 @@ returns plain picklable data. A pool process keeps the last few documents it ope
 several calls parses it once per process rather than once per call.
 """
 
+import logging
 import math
 import os
 import time
@@ -32,6 +33,8 @@ TextMode = Literal["plain", "layout", "none"]
 
 # Documents of each library a pool process keeps open between calls.
 _CACHED_DOCUMENTS = 2
+# Distinct library warnings kept per page.
+_MAX_WARNINGS_PER_PAGE = 10
 # Image bytes one extract_pages call gathers before it returns what it has.
 _CHUNK_IMAGE_BYTES = 64 * 1024 * 1024
 
@@ -156,7 +159,13 @@ def _render_scale(width: float, height: float, dpi: int, limits: Limits, number:
 def _extract_page(
     source: PdfSource, number: int, text_mode: TextMode, include_images: bool
 ) -> PageExtract:
-    warnings: list[str] = []
+    with _LibraryWarnings() as warnings:
+        return _read_page(source, number, text_mode, include_images, warnings)
+
+
+def _read_page(
+    source: PdfSource, number: int, text_mode: TextMode, include_images: bool, warnings: list[str]
+) -> PageExtract:
     text = ""
     if text_mode != "none":
         # Trailing blank lines say nothing and differ between engines.
@@ -178,6 +187,30 @@ def _extract_page(
     return PageExtract(number=number, text=text, images=tuple(images), warnings=tuple(warnings))
 
 
+class _LibraryWarnings(logging.Handler):
+    """Collects what pypdf logs while one page is read, for the job's log (not the server's)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.logger = logging.getLogger("pypdf")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = f"pypdf: {record.getMessage()}"
+        if len(self.messages) < _MAX_WARNINGS_PER_PAGE and message not in self.messages:
+            self.messages.append(message)
+
+    def __enter__(self) -> list[str]:
+        self.propagate = self.logger.propagate
+        self.logger.addHandler(self)
+        self.logger.propagate = False
+        return self.messages
+
+    def __exit__(self, *_: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.propagate = self.propagate
+
+
 def _guarded(warnings: list[str], what: str, default: D, read: Callable[[], D]) -> D:
     """`read()`, or `default` and a warning when the page's content is broken."""
     try:
@@ -190,6 +223,7 @@ def _guarded(warnings: list[str], what: str, default: D, read: Callable[[], D]) 
 
 
 def _page_text(source: PdfSource, number: int, text_mode: TextMode) -> str:
+    # PDFium has no layout mode: for "layout" its text comes in its usual reading order.
     if source.engine == "pdfium":
         audit_for_pdfium(source, number, rendering=False)
         page = _pdfium_document(source)[number - 1]

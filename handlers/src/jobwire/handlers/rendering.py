@@ -36,9 +36,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")
 _MAX_NAME = 100
 
 
-def builtin_names() -> list[str]:
-    """The templates shipped with the handlers, e.g. ["default", "session"]."""
-    return sorted(path.name.removesuffix(SUFFIX) for path in BUILTIN_DIR.glob(f"*{SUFFIX}"))
+@functools.cache
+def builtin_names() -> tuple[str, ...]:
+    """The templates shipped with the handlers, e.g. ("default", "session")."""
+    return tuple(sorted(path.name.removesuffix(SUFFIX) for path in BUILTIN_DIR.glob(f"*{SUFFIX}")))
 
 
 def check_template_name(name: str, *, field: str = "template", templates_dir: str = "") -> None:

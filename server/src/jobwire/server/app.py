@@ -25,9 +25,11 @@ from jobwire.server.engine.runner import JobRunner
 from jobwire.server.engine.sweeper import Sweeper
 from jobwire.server.engine.transitions import Transitions
 from jobwire.server.errors import ConfigurationError, DatabaseUnavailable
+from jobwire.server.inputs import InputResolver
 from jobwire.server.registry import HandlerRegistry
 from jobwire.server.storage.batches import BatchStore
 from jobwire.server.storage.documents import Document
+from jobwire.server.storage.files import FileStore
 from jobwire.server.storage.jobs import JobStore
 from jobwire.v1 import job_service_pb2, job_service_pb2_grpc
 
@@ -62,6 +64,7 @@ class JobwireServer:
         database = client.get_default_database(default=self.settings.storage.database)
         jobs = JobStore(database[self.settings.storage.jobs_collection])
         batches = BatchStore(database[self.settings.storage.batches_collection])
+        files = FileStore(database, self.settings.storage)
         await jobs.ensure_indexes()
         await batches.ensure_indexes()
 
@@ -78,11 +81,13 @@ class JobwireServer:
             settings=self.settings,
             pools=self._pools,
             owner=self.owner,
+            artifacts=files,
+            inputs=InputResolver(self.settings.documents, files),
         )
         self._dispatcher = Dispatcher(
             jobs=jobs, registry=self.registry, runner=runner, settings=worker, owner=self.owner
         )
-        sweeper = Sweeper(jobs, batches, transitions, worker)
+        sweeper = Sweeper(jobs, batches, transitions, self.settings, files)
         operations = JobOperations(
             jobs=jobs,
             batches=batches,
@@ -94,7 +99,7 @@ class JobwireServer:
         )
 
         # The gRPC front: JobService, health and reflection.
-        self._grpc = self._grpc_server(operations)
+        self._grpc = self._grpc_server(operations, files)
         self.port = self._bind(self._grpc)
         await self._grpc.start()
         self._dispatcher.start()
@@ -128,7 +133,7 @@ class JobwireServer:
             await self._client.close()
         logger.info("jobwire stopped")
 
-    def _grpc_server(self, operations: JobOperations) -> grpc.aio.Server:
+    def _grpc_server(self, operations: JobOperations, files: FileStore) -> grpc.aio.Server:
         limit = self.settings.api.max_message_mb * 1024 * 1024
         server = grpc.aio.server(
             options=[
@@ -140,7 +145,8 @@ class JobwireServer:
             operations,
             self.registry,
             TenantResolver(self.settings.api.default_tenant),
-            self.settings.generic_worker.max_concurrent_per_type,
+            files,
+            self.settings,
         )
         job_service_pb2_grpc.add_JobServiceServicer_to_server(servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

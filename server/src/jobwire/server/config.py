@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from jobwire.server.errors import ConfigurationError
+from jobwire.server.storage import names
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,10 @@ class StorageSettings:
     """The database server; `MONGODB_URI` overrides it."""
     database: str = "jobwire"
     """Database name, unless the URI names one."""
-    jobs_collection: str = "event_jobs"
-    batches_collection: str = "event_batches"
-    uploads_bucket: str = "uploads"
-    artifacts_bucket: str = "artifacts"
+    jobs_collection: str = names.JOBS_COLLECTION
+    batches_collection: str = names.BATCHES_COLLECTION
+    uploads_bucket: str = names.UPLOADS_BUCKET
+    artifacts_bucket: str = names.ARTIFACTS_BUCKET
     connect_timeout: float = 10.0
     """Seconds to wait for the database at start-up."""
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
+from jobwire.server.config import WorkerSettings
 from jobwire.server.errors import RegistrationError
 from jobwire.server.params import ParamsCodec, codec_for
 from jobwire.v1 import job_service_pb2
@@ -55,7 +56,12 @@ class JobType:
     retry_backoff: tuple[float, float] | None = field(default=None)
     """(initial, maximum) retry delay in seconds; None uses the server's setting."""
 
-    def describe(self, default_concurrency: int) -> job_service_pb2.JobTypeInfo:
+    def concurrency(self, worker: WorkerSettings) -> int:
+        """Jobs of this type one server runs at once: the settings' `per_type` decide first."""
+        declared = self.max_concurrency or worker.max_concurrent_per_type
+        return worker.per_type.get(self.name, declared)
+
+    def describe(self, worker: WorkerSettings) -> job_service_pb2.JobTypeInfo:
         """The type as ListJobTypes reports it."""
         info = job_service_pb2.JobTypeInfo(
             job_type=self.name,
@@ -63,7 +69,7 @@ class JobType:
             params_message=self.codec.params_message,
             parameters=self.codec.describe(),
             max_attempts=self.max_attempts,
-            max_concurrency=self.max_concurrency or default_concurrency,
+            max_concurrency=self.concurrency(worker),
         )
         info.timeout.FromTimedelta(timedelta(seconds=self.timeout))
         return info

@@ -123,3 +123,33 @@ class ServerProcess:
                 time.sleep(0.1)
         self.kill()
         raise TimeoutError(f"jobwire server not serving within {timeout:g} s")
+
+
+class ServerGroup:
+    """`jobwire serve` children sharing one database, each logging to its own file."""
+
+    def __init__(
+        self, database_uri: str, directory: Path, environment: Mapping[str, str] | None = None
+    ) -> None:
+        self.database_uri = database_uri
+        self.directory = directory
+        self.environment = dict(environment or {})
+        self.servers: list[ServerProcess] = []
+
+    def start(self, **environment: str) -> ServerProcess:
+        """Starts one more server; `environment` adds to the group's settings."""
+        log_path = self.directory / f"server-{len(self.servers)}.log"
+        server = ServerProcess(
+            self.database_uri, log_path, environment={**self.environment, **environment}
+        )
+        self.servers.append(server)
+        server.start()
+        return server
+
+    def logs(self) -> str:
+        """Everything the group's servers logged, server by server."""
+        return "\n".join(server.log_text() for server in self.servers)
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()

@@ -159,6 +159,7 @@ type PdfParams struct {
 	// Extra values available to the template as `context`.
 	Context *structpb.Struct `protobuf:"bytes,7,opt,name=context,proto3" json:"context,omitempty"`
 	// Password of an encrypted PDF; without it such a PDF fails with INPUT_ENCRYPTED.
+	// Jobs returned by the API show "<redacted>" in its place.
 	Password string `protobuf:"bytes,8,opt,name=password,proto3" json:"password,omitempty"`
 	// Library that reads the text layer; default PYPDF.
 	Engine PdfEngine `protobuf:"varint,9,opt,name=engine,proto3,enum=jobwire.v1.PdfEngine" json:"engine,omitempty"`

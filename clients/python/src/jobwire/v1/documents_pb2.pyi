@@ -110,7 +110,9 @@ class PdfParams(_message.Message):
     or "session"; empty means no rendering.
     """
     password: _builtins.str
-    """Password of an encrypted PDF; without it such a PDF fails with INPUT_ENCRYPTED."""
+    """Password of an encrypted PDF; without it such a PDF fails with INPUT_ENCRYPTED.
+    Jobs returned by the API show "<redacted>" in its place.
+    """
     engine: Global___PdfEngine.ValueType
     """Library that reads the text layer; default PYPDF."""
     ocr_language: _builtins.str

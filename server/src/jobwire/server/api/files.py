@@ -1,8 +1,6 @@
 """UploadFile and DownloadArtifact: the streaming file RPCs, without the gRPC plumbing.
 
-The servicer calls these with the caller's tenant and maps the exceptions to status codes:
-InvalidParameters (ChecksumMismatch among them) -> INVALID_ARGUMENT, UploadTooLarge ->
-RESOURCE_EXHAUSTED, NotFound -> NOT_FOUND.
+The servicer calls these with the caller's tenant; api.status maps their exceptions.
 """
 
 from collections.abc import AsyncIterator

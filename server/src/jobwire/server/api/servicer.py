@@ -5,17 +5,22 @@ from typing import Any
 
 import grpc
 
+from jobwire.server.api import files
 from jobwire.server.api.status import stream_errors, unary_errors
 from jobwire.server.api.tenancy import TenantResolver
+from jobwire.server.config import Settings
 from jobwire.server.engine.operations import JobOperations
 from jobwire.server.registry import HandlerRegistry
 from jobwire.server.storage.documents import batch_to_proto, job_to_proto
+from jobwire.server.storage.files import FileStore
 from jobwire.v1 import job_service_pb2, job_service_pb2_grpc
 from jobwire.v1.job_service_pb2 import (
     CancelBatchRequest,
     CancelBatchResponse,
     CancelJobRequest,
     CancelJobResponse,
+    DownloadArtifactRequest,
+    DownloadArtifactResponse,
     GetBatchRequest,
     GetBatchResponse,
     GetJobRequest,
@@ -32,6 +37,8 @@ from jobwire.v1.job_service_pb2 import (
     SubmitBatchResponse,
     SubmitJobRequest,
     SubmitJobResponse,
+    UploadFileRequest,
+    UploadFileResponse,
     WatchBatchRequest,
     WatchBatchResponse,
     WatchJobRequest,
@@ -42,19 +49,21 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
-    """JobService on top of `JobOperations`; UploadFile and DownloadArtifact are in files."""
+    """JobService on top of `JobOperations` and the file store."""
 
     def __init__(
         self,
         operations: JobOperations,
         registry: HandlerRegistry,
         tenants: TenantResolver,
-        default_concurrency: int,
+        files: FileStore,
+        settings: Settings,
     ) -> None:
         self.operations = operations
         self.registry = registry
         self.tenants = tenants
-        self.default_concurrency = default_concurrency
+        self.files = files
+        self.settings = settings
 
     @unary_errors
     async def SubmitJob(self, request: SubmitJobRequest, context: Context) -> SubmitJobResponse:
@@ -146,5 +155,23 @@ class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
         self, request: ListJobTypesRequest, context: Context
     ) -> ListJobTypesResponse:
         return job_service_pb2.ListJobTypesResponse(
-            job_types=[job_type.describe(self.default_concurrency) for job_type in self.registry]
+            job_types=[
+                job_type.describe(self.settings.generic_worker) for job_type in self.registry
+            ]
         )
+
+    @unary_errors
+    async def UploadFile(
+        self, request_iterator: AsyncIterator[UploadFileRequest], context: Context
+    ) -> UploadFileResponse:
+        max_bytes = self.settings.documents.max_upload_mb * 1024 * 1024
+        tenant = self.tenants.tenant_of(context)
+        return await files.upload_file(request_iterator, self.files, tenant, max_bytes)
+
+    @stream_errors
+    async def DownloadArtifact(
+        self, request: DownloadArtifactRequest, context: Context
+    ) -> AsyncIterator[DownloadArtifactResponse]:
+        tenant = self.tenants.tenant_of(context)
+        async for response in files.download_artifact(request, self.files, tenant):
+            yield response

@@ -9,6 +9,7 @@ import grpc
 
 from jobwire.server import errors
 from jobwire.server.engine.operations import InvalidRequest
+from jobwire.server.storage.files import UploadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ _CODES: list[tuple[type[errors.JobwireError], grpc.StatusCode]] = [
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.Conflict, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.DatabaseUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (UploadTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
 ]
 
 
@@ -31,11 +33,6 @@ def status_code_for(error: errors.JobwireError) -> grpc.StatusCode:
         if isinstance(error, error_class):
             return code
     return grpc.StatusCode.INTERNAL
-
-
-def register_status_code(error_class: type[errors.JobwireError], code: grpc.StatusCode) -> None:
-    """Maps an exception class of another module (file storage, say) to a status code."""
-    _CODES.insert(0, (error_class, code))
 
 
 UnaryMethod = Callable[[S, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]

@@ -102,14 +102,8 @@ class Dispatcher:
         return [
             job_type.name
             for job_type in self.registry
-            if self._per_type[job_type.name] < self._limit_of(job_type.name)
+            if self._per_type[job_type.name] < job_type.concurrency(self.settings)
         ]
-
-    def _limit_of(self, name: str) -> int:
-        if name in self.settings.per_type:
-            return self.settings.per_type[name]
-        declared = self.registry.require(name).max_concurrency
-        return declared or self.settings.max_concurrent_per_type
 
     def _start(self, running: RunningJob) -> None:
         job_id, job_type = running.document["_id"], running.job_type.name

@@ -22,6 +22,7 @@ from jobwire.server.engine.transitions import Transitions, batch_topic, job_topi
 from jobwire.server.engine.watch import batch_event_for, job_event_for, watch
 from jobwire.server.errors import Conflict, InvalidParameters, NotFound
 from jobwire.server.registry import HandlerRegistry
+from jobwire.server.storage import names
 from jobwire.server.storage.batches import BatchStore, new_batch_document
 from jobwire.server.storage.documents import (
     CANCELLED,
@@ -35,6 +36,7 @@ from jobwire.server.storage.documents import (
     status_from_proto,
     utcnow,
 )
+from jobwire.server.storage.files import referenced_file_ids
 from jobwire.server.storage.jobs import (
     JobStore,
     idempotency_scope,
@@ -182,6 +184,9 @@ class JobOperations:
             batch_id=batch_id,
             idempotency_key=idempotency_key,
         )
+        file_ids = referenced_file_ids(spec.params)
+        if file_ids:
+            document[names.JOB_FILE_IDS_FIELD] = file_ids
         if job_type is None:
             _fail_unknown_type(document)
         return document
@@ -242,9 +247,8 @@ class JobOperations:
             job_id, [PROCESSING], {"$set": {"cancel_requested": True}}, tenant
         )
         if requested is not None:
-            self.transitions.progressed(requested)
+            self.transitions.cancel_requested(requested)
             self.dispatcher.request_cancel(job_id)
-            logger.info("job %s cancellation requested", job_id)
             return requested
 
         current = await self.get_job(tenant, job_id)

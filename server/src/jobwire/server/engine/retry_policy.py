@@ -18,7 +18,9 @@ class RetryPolicy:
 
     def delay(self, failed_attempt: int) -> float:
         """Seconds to wait after attempt `failed_attempt` (1-based) failed."""
-        wait = wait_exponential_jitter(initial=self.initial, max=self.maximum, jitter=self.jitter)
+        wait = wait_exponential_jitter(
+            multiplier=self.initial, max=self.maximum, jitter=self.jitter
+        )
         state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
         state.attempt_number = failed_attempt
         return float(wait(state))

@@ -92,8 +92,6 @@ class JobRunner:
         Cancelled from outside (server shutdown), it returns the job to the queue.
         """
         document = running.document
-        await self.transitions.moved(PENDING, document)
-
         reporter = ProgressWriter(
             self.jobs,
             self.transitions,
@@ -105,6 +103,7 @@ class JobRunner:
         context = self._context(running, reporter)
         started = time.monotonic()
         try:
+            await self.transitions.moved(PENDING, document)
             outcome = await self._attempt(running, context)
         except asyncio.CancelledError:
             await reporter.close()

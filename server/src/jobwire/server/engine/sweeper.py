@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 from jobwire.server import errors
-from jobwire.server.config import WorkerSettings
+from jobwire.server.config import Settings
 from jobwire.server.engine.transitions import Transitions
 from jobwire.server.errors import DatabaseUnavailable
 from jobwire.server.storage.batches import BatchStore
@@ -18,6 +18,7 @@ from jobwire.server.storage.documents import (
     error_document,
     utcnow,
 )
+from jobwire.server.storage.files import FileStore
 from jobwire.server.storage.jobs import JobStore, terminal_update
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 100
 # A batch unchanged this long while open has its counts checked against its jobs.
 RECOUNT_AFTER = timedelta(seconds=60)
+# Seconds between looks for uploads and artifacts that no job references any more.
+FILE_EXPIRY_INTERVAL = 300.0
 
 
 class Sweeper:
@@ -36,12 +39,16 @@ class Sweeper:
         jobs: JobStore,
         batches: BatchStore,
         transitions: Transitions,
-        settings: WorkerSettings,
+        settings: Settings,
+        files: FileStore,
     ) -> None:
         self.jobs = jobs
         self.batches = batches
         self.transitions = transitions
-        self.settings = settings
+        self.settings = settings.generic_worker
+        self.files = files
+        self.file_retention = timedelta(hours=settings.documents.file_retention_hours)
+        self._next_file_expiry = 0.0
 
     async def run(self) -> None:
         while True:
@@ -57,6 +64,11 @@ class Sweeper:
             await self._expire(document)
         for batch in await self.batches.stale_open(now - RECOUNT_AFTER, SWEEP_LIMIT):
             await self._recount(batch)
+
+        clock = asyncio.get_running_loop().time()
+        if clock >= self._next_file_expiry:
+            self._next_file_expiry = clock + FILE_EXPIRY_INTERVAL
+            await self.files.expire_unreferenced(self.file_retention)
 
     async def _expire(self, document: Document) -> None:
         attempt, max_attempts = document["attempt"], document["max_attempts"]

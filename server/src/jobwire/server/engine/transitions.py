@@ -62,6 +62,13 @@ class Transitions:
             job_topic(document["_id"]), job_event(document, job_pb2.JOB_EVENT_KIND_PROGRESS)
         )
 
+    def cancel_requested(self, document: Document) -> None:
+        """A running job was asked to stop; its status follows when it has."""
+        self.bus.publish(
+            job_topic(document["_id"]), job_event(document, job_pb2.JOB_EVENT_KIND_STATUS)
+        )
+        logger.info("job %s cancellation requested type=%s", document["_id"], document["job_type"])
+
     async def moved(
         self,
         old_status: str | None,

@@ -23,6 +23,10 @@ CANCELLED = "cancelled"
 TERMINAL = (COMPLETED, FAILED, CANCELLED)
 STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED)
 
+# Stands in for secrets, such as a PDF's password, in what the API returns. The job
+# document itself keeps the password in plain text: there is no secret store yet.
+REDACTED = "<redacted>"
+
 _TO_PROTO_STATUS = {
     PENDING: job_pb2.JOB_STATUS_PENDING,
     PROCESSING: job_pb2.JOB_STATUS_PROCESSING,
@@ -87,6 +91,8 @@ def job_to_proto(document: Document) -> job_pb2.Job:
         cancel_requested=bool(document.get("cancel_requested")),
     )
     json_format.ParseDict(document.get("params") or {}, job.params)
+    if job.params.pdf.password:
+        job.params.pdf.password = REDACTED
     if document.get("result") is not None:
         json_format.ParseDict(document["result"], job.result)
     if document.get("error"):

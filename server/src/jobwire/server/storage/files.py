@@ -8,6 +8,7 @@ is referenced by the jobs whose document lists its id under `file_ids`.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import mimetypes
@@ -23,20 +24,21 @@ from bson.errors import InvalidId
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure
 
 from jobwire.server.config import StorageSettings
-from jobwire.server.errors import InvalidParameters, JobwireError, NotFound
+from jobwire.server.errors import DatabaseUnavailable, InvalidParameters, JobwireError, NotFound
+from jobwire.server.storage.names import JOB_FILE_IDS_FIELD
+from jobwire.server.storage.transient import retry_transient
 from jobwire.v1 import documents_pb2
 
 logger = logging.getLogger(__name__)
 
 # Bytes per GridFS chunk, and per piece a download yields (the contract's limit: 1 MiB).
 CHUNK_BYTES = 1024 * 1024
-# Field of a job document listing the upload ids its parameters name; the engine sets it at
-# submission with `referenced_file_ids` (must agree with the job store and its index).
-JOB_FILE_IDS_FIELD = "file_ids"
 # Keys of a GridFS file's `metadata` document.
 TENANT_KEY = "tenant"
 KIND_KEY = "kind"
@@ -106,9 +108,7 @@ class FileStore:
             SHA256_KEY: digest,
             PAGE_KEY: page,
         }
-        file_id = await self._artifacts.bucket.upload_from_stream(
-            safe_name(name), data, metadata=metadata
-        )
+        file_id = await self._artifacts.write(safe_name(name), data, metadata)
         return _reference(file_id, safe_name(name), len(data), metadata)
 
     async def save_upload(
@@ -144,6 +144,10 @@ class FileStore:
                 raise ChecksumMismatch(expected, digest)
             await grid_in.set("metadata", {**metadata, SHA256_KEY: digest})
             await grid_in.close()
+        except ConnectionFailure as error:
+            # A stream cannot be replayed: the client sends the upload again.
+            await _abort(grid_in)
+            raise DatabaseUnavailable(f"database unavailable during the upload: {error}") from error
         except BaseException:
             await _abort(grid_in)
             raise
@@ -172,15 +176,7 @@ class FileStore:
             raise NotFound(f"no upload {file_id!r}")
 
         path = directory / safe_name(document.get("filename") or "upload")
-        file = await asyncio.to_thread(path.open, "wb")
-        try:
-            async for piece in self._uploads.read(document["_id"]):
-                await asyncio.to_thread(file.write, piece)
-        except BaseException:
-            await asyncio.to_thread(file.close)
-            await asyncio.to_thread(path.unlink, True)
-            raise
-        await asyncio.to_thread(file.close)
+        await self._uploads.copy_to(document["_id"], path)
         return path
 
     async def expire_unreferenced(self, older_than: timedelta) -> ExpiryReport:
@@ -211,12 +207,14 @@ class FileStore:
             )
         return report
 
+    @retry_transient
     async def _existing_jobs(self, job_ids: set[str]) -> set[str]:
         if not job_ids:
             return set()
         cursor = self._jobs.find({"_id": {"$in": sorted(job_ids)}}, {"_id": 1})
         return {str(document["_id"]) async for document in cursor}
 
+    @retry_transient
     async def _referenced_uploads(self, upload_ids: list[str]) -> set[str]:
         if not upload_ids:
             return set()
@@ -261,6 +259,7 @@ class _Bucket:
         self.files: AsyncCollection[Any] = database[f"{name}.files"]
         self.kind = kind
 
+    @retry_transient
     async def find(self, tenant: str, file_id: str) -> dict[str, Any] | None:
         try:
             object_id = ObjectId(file_id)
@@ -271,7 +270,41 @@ class _Bucket:
         )
         return document
 
+    @retry_transient
+    async def write(self, filename: str, data: bytes, metadata: dict[str, Any]) -> ObjectId:
+        """Stores `data` whole; a failed attempt leaves nothing behind and is retried."""
+        grid_in = self.bucket.open_upload_stream(filename, metadata=metadata)
+        try:
+            await grid_in.write(data)
+            await grid_in.close()
+        except BaseException:
+            await _abort(grid_in)
+            raise
+        file_id: ObjectId = grid_in._id
+        return file_id
+
     async def read(self, file_id: ObjectId) -> AsyncIterator[bytes]:
+        """The file's bytes in pieces of at most CHUNK_BYTES, for a client's download."""
+        try:
+            async for piece in self._pieces(file_id):
+                yield piece
+        except ConnectionFailure as error:
+            raise DatabaseUnavailable(f"database unavailable during a download: {error}") from error
+
+    @retry_transient
+    async def copy_to(self, file_id: ObjectId, path: Path) -> None:
+        """Writes the file to `path`, from the start again after a passing failure."""
+        file = await asyncio.to_thread(path.open, "wb")
+        try:
+            async for piece in self._pieces(file_id):
+                await asyncio.to_thread(file.write, piece)
+        except BaseException:
+            await asyncio.to_thread(file.close)
+            await asyncio.to_thread(path.unlink, True)
+            raise
+        await asyncio.to_thread(file.close)
+
+    async def _pieces(self, file_id: ObjectId) -> AsyncIterator[bytes]:
         grid_out = await self.bucket.open_download_stream(file_id)
         try:
             while piece := await grid_out.read(CHUNK_BYTES):
@@ -279,6 +312,7 @@ class _Bucket:
         finally:
             await grid_out.close()
 
+    @retry_transient
     async def older_than(self, cutoff: datetime, key: str) -> list[tuple[ObjectId, str]]:
         """(id, value of `key`) of files uploaded before `cutoff`, at most _SWEEP_LIMIT."""
         path = key.split(".")
@@ -293,6 +327,12 @@ class _Bucket:
 
     async def delete(self, file_ids: Iterable[ObjectId]) -> None:
         for file_id in file_ids:
+            await self._delete_one(file_id)
+
+    @retry_transient
+    async def _delete_one(self, file_id: ObjectId) -> None:
+        # Gone already, perhaps by an attempt that failed after deleting it: fine.
+        with contextlib.suppress(NoFile):
             await self.bucket.delete(file_id)
 
 

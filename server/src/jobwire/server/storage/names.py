@@ -26,7 +26,18 @@ BATCH_JOBS_INDEX = IndexModel([("batch_id", ASCENDING), ("_id", ASCENDING)], nam
 JOB_IDEMPOTENCY_INDEX = IndexModel(
     [(IDEMPOTENCY_FIELD, ASCENDING)], name="idempotency", unique=True, sparse=True
 )
-JOB_INDEXES = [CLAIM_INDEX, LEASE_INDEX, TENANT_JOBS_INDEX, BATCH_JOBS_INDEX, JOB_IDEMPOTENCY_INDEX]
+# Lists the upload ids a job's parameters name, set at submission: uploads a job still
+# names are kept when unreferenced files expire.
+JOB_FILE_IDS_FIELD = "file_ids"
+FILE_IDS_INDEX = IndexModel([(JOB_FILE_IDS_FIELD, ASCENDING)], name="file_ids", sparse=True)
+JOB_INDEXES = [
+    CLAIM_INDEX,
+    LEASE_INDEX,
+    TENANT_JOBS_INDEX,
+    BATCH_JOBS_INDEX,
+    JOB_IDEMPOTENCY_INDEX,
+    FILE_IDS_INDEX,
+]
 
 # ListBatches by tenant, newest first; the sweeper's search for stale open batches.
 TENANT_BATCHES_INDEX = IndexModel(
@@ -37,6 +48,10 @@ BATCH_IDEMPOTENCY_INDEX = IndexModel(
     [(IDEMPOTENCY_FIELD, ASCENDING)], name="idempotency", unique=True, sparse=True
 )
 BATCH_INDEXES = [TENANT_BATCHES_INDEX, OPEN_BATCHES_INDEX, BATCH_IDEMPOTENCY_INDEX]
+
+# Default GridFS buckets of uploads (UploadFile) and of files jobs produce.
+UPLOADS_BUCKET = "uploads"
+ARTIFACTS_BUCKET = "artifacts"
 
 # Most log lines a job document keeps; older ones are dropped.
 JOB_LOG_LIMIT = 100

@@ -42,7 +42,7 @@ def retry_transient(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]
         retrying_calls = AsyncRetrying(
             retry=retry_if_exception_type(ConnectionFailure),
             stop=stop_after_attempt(ATTEMPTS) | stop_after_delay(MAX_SECONDS),
-            wait=wait_exponential_jitter(initial=0.05, max=2.0, jitter=0.1),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.1),
             before_sleep=before_sleep_log(logger, logging.WARNING),
         )
         try:

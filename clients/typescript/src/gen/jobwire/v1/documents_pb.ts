@@ -82,6 +82,7 @@ export type PdfParams = Message<"jobwire.v1.PdfParams"> & {
 
   /**
    * Password of an encrypted PDF; without it such a PDF fails with INPUT_ENCRYPTED.
+   * Jobs returned by the API show "<redacted>" in its place.
    *
    * @generated from field: string password = 8;
    */

@@ -1,6 +1,6 @@
 """PDF text extraction throughput through the engine's process pool, by calling strategy.
 
-    .venv/bin/python bench/pdf_throughput.py [--pages 400] [--rounds 3]
+    .venv/bin/python bench/pdf_chunking.py [--pages 400] [--rounds 3]
 
 Compares, per engine (pypdf, PDFium), the ways the `pdf` handler could call into the
 pool for one document: one opaque call for the whole document (fastest, but no progress

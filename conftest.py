@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration tests.
+"""Fixtures shared by every test of the repository.
 
 Tests that need MongoDB take `mongo_db` (or `mongodb_uri`): a real MongoDB when
 `JOBWIRE_TEST_MONGODB_URI` names one, otherwise the development database (tools/devdb),
@@ -18,7 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from jobwire.client import AsyncJobwireClient
 from jobwire.server.devdb import DevDatabase
-from jobwire.server.server_process import ServerProcess
+from jobwire.server.server_process import ServerGroup, ServerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -95,45 +95,20 @@ FAST_SERVER_ENVIRONMENT = {
 }
 
 
-class ServerFactory:
-    """Starts `jobwire serve` children sharing one database of the test's own."""
-
-    def __init__(self, database_uri: str, directory: Path) -> None:
-        self.database_uri = database_uri
-        self.directory = directory
-        self.servers: list[ServerProcess] = []
-
-    def start(self, **environment: str) -> ServerProcess:
-        log_path = self.directory / f"server-{len(self.servers)}.log"
-        server = ServerProcess(
-            self.database_uri, log_path, environment={**FAST_SERVER_ENVIRONMENT, **environment}
-        )
-        self.servers.append(server)
-        server.start()
-        return server
-
-    def logs(self) -> str:
-        return "\n".join(server.log_text() for server in self.servers)
-
-    def stop_all(self) -> None:
-        for server in self.servers:
-            server.stop()
-
-
 @pytest.fixture
 async def servers(
     mongodb_uri: str, mongo_client: AsyncMongoClient[Document], tmp_path: Path
-) -> AsyncIterator[ServerFactory]:
+) -> AsyncIterator[ServerGroup]:
     """Starts jobwire servers on a database of the test's own; all stop after the test."""
     name = f"jobwire_test_{uuid.uuid4().hex}"
-    factory = ServerFactory(f"{mongodb_uri.rstrip('/')}/{name}", tmp_path)
-    yield factory
-    factory.stop_all()
+    group = ServerGroup(f"{mongodb_uri.rstrip('/')}/{name}", tmp_path, FAST_SERVER_ENVIRONMENT)
+    yield group
+    group.stop_all()
     await mongo_client.drop_database(name)
 
 
 @pytest.fixture
-async def server(servers: ServerFactory) -> ServerProcess:
+async def server(servers: ServerGroup) -> ServerProcess:
     """One running jobwire server."""
     return servers.start()
 
