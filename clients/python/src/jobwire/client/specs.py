@@ -2,30 +2,38 @@
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
 from jobwire.v1 import job_pb2, job_service_pb2
 
 Params = Mapping[str, Any] | Message | None
+Kind = TypeVar("Kind", job_pb2.JobParams, job_pb2.JobResult)
 
 
 def job_params(params: Params) -> job_pb2.JobParams:
     """`JobParams` from a dict (custom types) or a typed message such as `PdfParams`."""
-    wrapped = job_pb2.JobParams()
-    if params is None:
+    return wrap_kind(job_pb2.JobParams, params)
+
+
+def wrap_kind(container: type[Kind], value: Params) -> Kind:
+    """`value` in the `kind` oneof of JobParams or JobResult: a typed member, or a dict
+    for `custom`."""
+    wrapped = container()
+    if value is None:
         return wrapped
-    if isinstance(params, job_pb2.JobParams):
-        wrapped.CopyFrom(params)
+    if isinstance(value, container):
+        wrapped.CopyFrom(value)
         return wrapped
-    if isinstance(params, Message):
-        for field in job_pb2.JobParams.DESCRIPTOR.oneofs_by_name["kind"].fields:
-            if field.message_type is params.DESCRIPTOR:
-                getattr(wrapped, field.name).CopyFrom(params)
+    if isinstance(value, Message):
+        for field in container.DESCRIPTOR.oneofs_by_name["kind"].fields:
+            if field.message_type is value.DESCRIPTOR:
+                getattr(wrapped, field.name).CopyFrom(value)
                 return wrapped
-        raise TypeError(f"{params.DESCRIPTOR.full_name} is not a kind of JobParams")
-    wrapped.custom.update(dict(params))
+        kinds = container.DESCRIPTOR.full_name
+        raise TypeError(f"{value.DESCRIPTOR.full_name} is not a kind of {kinds}")
+    wrapped.custom.update(dict(value))
     return wrapped
 
 

@@ -37,12 +37,8 @@ from jobwire.server.storage.documents import (
     utcnow,
 )
 from jobwire.server.storage.files import referenced_file_ids
-from jobwire.server.storage.jobs import (
-    JobStore,
-    idempotency_scope,
-    new_job_document,
-    terminal_update,
-)
+from jobwire.server.storage.idempotency import idempotency_scope
+from jobwire.server.storage.jobs import JobStore, new_job_document, terminal_update
 from jobwire.v1 import job_pb2, job_service_pb2
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.message import Message
 
+from jobwire.client.specs import wrap_kind
 from jobwire.server import errors
 from jobwire.server.config import Settings, WorkerSettings
 from jobwire.server.context import (
@@ -283,17 +283,7 @@ class JobRunner:
 
 def encode_result(result: HandlerResult) -> job_pb2.JobResult:
     """Wraps what a handler returned in the JobResult oneof."""
-    encoded = job_pb2.JobResult()
-    if result is None:
-        return encoded
-    if isinstance(result, Message):
-        for field in job_pb2.JobResult.DESCRIPTOR.oneofs_by_name["kind"].fields:
-            if field.message_type is result.DESCRIPTOR:
-                getattr(encoded, field.name).CopyFrom(result)
-                return encoded
-        raise TypeError(f"a handler returned {result.DESCRIPTOR.full_name}, not a JobResult kind")
-    encoded.custom.update(result)
-    return encoded
+    return wrap_kind(job_pb2.JobResult, result)
 
 
 def _params_of(document: Document) -> job_pb2.JobParams:

@@ -7,7 +7,6 @@ from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from jobwire.server.storage import names
 from jobwire.server.storage.documents import (
@@ -21,6 +20,7 @@ from jobwire.server.storage.documents import (
     Document,
     utcnow,
 )
+from jobwire.server.storage.idempotency import insert_once
 from jobwire.server.storage.transient import retry_transient
 
 logger = logging.getLogger(__name__)
@@ -39,16 +39,7 @@ class BatchStore:
     @retry_transient
     async def insert(self, document: Document) -> tuple[Document, bool]:
         """Stores a new batch; with an idempotency scope already taken, returns that batch."""
-        try:
-            await self.collection.insert_one(document)
-        except DuplicateKeyError:
-            existing = await self.collection.find_one(
-                {names.IDEMPOTENCY_FIELD: document[names.IDEMPOTENCY_FIELD]}
-            )
-            if existing is None:
-                raise
-            return existing, False
-        return document, True
+        return await insert_once(self.collection, document)
 
     @retry_transient
     async def get(self, batch_id: str, tenant: str | None = None) -> Document | None:

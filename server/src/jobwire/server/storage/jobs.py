@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from jobwire.server.storage import names
 from jobwire.server.storage.documents import (
@@ -22,6 +22,7 @@ from jobwire.server.storage.documents import (
     Document,
     utcnow,
 )
+from jobwire.server.storage.idempotency import idempotency_scope, insert_once
 from jobwire.server.storage.transient import retry_transient
 
 logger = logging.getLogger(__name__)
@@ -42,16 +43,7 @@ class JobStore:
     @retry_transient
     async def insert(self, document: Document) -> tuple[Document, bool]:
         """Stores a new job; with an idempotency scope already taken, returns that job."""
-        try:
-            await self.collection.insert_one(document)
-        except DuplicateKeyError:
-            existing = await self.collection.find_one(
-                {names.IDEMPOTENCY_FIELD: document[names.IDEMPOTENCY_FIELD]}
-            )
-            if existing is None:
-                raise
-            return existing, False
-        return document, True
+        return await insert_once(self.collection, document)
 
     @retry_transient
     async def insert_missing(self, documents: Sequence[Document]) -> int:
@@ -211,10 +203,6 @@ def new_job_document(
         document["idempotency_key"] = idempotency_key
         document[names.IDEMPOTENCY_FIELD] = idempotency_scope(tenant, idempotency_key)
     return document
-
-
-def idempotency_scope(tenant: str, key: str) -> str:
-    return f"{tenant}\x1f{key}"
 
 
 def terminal_update(status: str, error: Document | None, extra: Document | None = None) -> Document:
