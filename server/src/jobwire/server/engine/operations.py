@@ -37,7 +37,6 @@ from jobwire.server.storage.documents import (
     utcnow,
 )
 from jobwire.server.storage.files import referenced_file_ids
-from jobwire.server.storage.idempotency import idempotency_scope
 from jobwire.server.storage.jobs import JobStore, new_job_document, terminal_update
 from jobwire.v1 import job_pb2, job_service_pb2
 
@@ -128,15 +127,19 @@ class JobOperations:
                 name=name[:MAX_KEY_LENGTH],
                 counts=counts,
                 idempotency_key=idempotency_key,
-                idempotency_scope=idempotency_scope(tenant, idempotency_key),
             )
         )
         if not created:
             jobs = [_rebind(job, batch["_id"], index) for index, job in enumerate(jobs)]
             jobs = jobs[: batch["total"]]
 
-        await self.jobs.insert_missing(jobs)
-        logger.info("batch %s accepted with %d job(s)", batch["_id"], len(jobs))
+        stored = await self.jobs.insert_missing(jobs)
+        if created:
+            logger.info("batch %s accepted with %d job(s)", batch["_id"], stored)
+        elif stored:
+            logger.warning(
+                "batch %s was incomplete; stored %d missing job(s)", batch["_id"], stored
+            )
         self.dispatcher.wake()
         return batch, [job["_id"] for job in jobs], created
 

@@ -20,7 +20,7 @@ from jobwire.server.storage.documents import (
     Document,
     utcnow,
 )
-from jobwire.server.storage.idempotency import insert_once
+from jobwire.server.storage.idempotency import idempotency_scope, insert_once
 from jobwire.server.storage.transient import retry_transient
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,6 @@ def new_batch_document(
     name: str,
     counts: Mapping[str, int],
     idempotency_key: str,
-    idempotency_scope: str,
 ) -> Document:
     """A batch as it is first stored; `counts` holds the initial status of its jobs."""
     now = utcnow()
@@ -162,5 +161,5 @@ def new_batch_document(
         document["finished_at"] = now
     if idempotency_key:
         document["idempotency_key"] = idempotency_key
-        document[names.IDEMPOTENCY_FIELD] = idempotency_scope
+        document[names.IDEMPOTENCY_FIELD] = idempotency_scope(tenant, idempotency_key)
     return document
