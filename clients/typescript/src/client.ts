@@ -220,7 +220,7 @@ export function createJobwireClient(options: JobwireClientOptions): JobwireClien
 
 /**
  * Builds a client on a Connect transport of your own, e.g. one with extra
- * interceptors, or `createRouterTransport` for tests without a server.
+ * interceptors or HTTP/2 settings.
  */
 export function createJobwireClientWithTransport(
   transport: Transport,
