@@ -144,10 +144,9 @@ async def extract_pdf(
 
     # Read the pages in chunks; OCR the pages that need it, store images as they come.
     reader = _PageReader(ctx, source, options)
-    async for page, chunk_done in reader.pages(numbers):
+    async for page in reader.pages(numbers):
         result.pages.append(page)
-        if chunk_done or page.ocr:
-            await report(len(result.pages), len(numbers))
+        await report(len(result.pages), len(numbers))
     result.images.extend(reader.images)
 
     ctx.count("pages", len(numbers))
@@ -168,8 +167,8 @@ class _PageReader:
         self.ocr_pages = 0
         self._language_checked = options.method == documents_pb2.EXTRACTION_METHOD_OCR
 
-    async def pages(self, numbers: list[int]) -> AsyncIterator[tuple[documents_pb2.PageText, bool]]:
-        """Each page's text, and whether it ends a chunk.
+    async def pages(self, numbers: list[int]) -> AsyncIterator[documents_pb2.PageText]:
+        """Each page's text, in page order.
 
         The pages of a chunk that need OCR are read several at a time (as many as the pool
         has processes), and yielded in page order.
@@ -189,10 +188,8 @@ class _PageReader:
                 await self._check_language()
 
             calls = [functools.partial(self._page_text, extract) for extract in chunk]
-            done = 0
             async for page in in_order(calls, parallel):
-                done += 1
-                yield page, done == len(chunk)
+                yield page
 
     async def _next_chunk(self, remaining: tuple[int, ...], parallel: int) -> list[PageExtract]:
         text_mode = _TEXT_MODES[self.options.method]

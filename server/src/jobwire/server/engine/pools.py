@@ -9,6 +9,7 @@ worker, not the server.
 import asyncio
 import logging
 import multiprocessing
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ T = TypeVar("T")
 
 # Worker processes are replaced after this many tasks, bounding slow leaks in parsers.
 TASKS_PER_PROCESS = 200
+WORKER_NICENESS = 10
 
 
 class WorkerPools:
@@ -35,7 +37,7 @@ class WorkerPools:
         self.processes = pebble.ProcessPool(
             max_workers=process_workers,
             max_tasks=TASKS_PER_PROCESS,
-            initializer=_limit_address_space,
+            initializer=_prepare_worker,
             initargs=(memory_limit_mb,),
             context=multiprocessing.get_context("forkserver"),
         )
@@ -61,9 +63,11 @@ class WorkerPools:
         self.processes.join(timeout=5)
 
 
-def _limit_address_space(memory_limit_mb: int) -> None:
+def _prepare_worker(memory_limit_mb: int) -> None:
     limit = memory_limit_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Below the server's priority: a busy pool must not slow the answers to API calls.
+    os.nice(WORKER_NICENESS)
 
 
 def _timed_in_thread(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[T, float]:

@@ -7,7 +7,6 @@ handler that reports on every page costs at most one write per interval.
 
 import asyncio
 import logging
-from typing import Any
 
 from jobwire.server.engine.transitions import Transitions
 from jobwire.server.storage import names
@@ -64,12 +63,13 @@ class ProgressWriter:
         )
         await self._write_or_defer()
 
-    async def close(self) -> None:
-        """Writes what is still pending; called before the attempt's outcome is written."""
+    async def close(self) -> Document:
+        """Stops writing; returns what is not written yet, for the attempt's final write."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        await self._flush()
+        async with self._writing:
+            return self._take_update() or {}
 
     async def _write_or_defer(self) -> None:
         loop = asyncio.get_running_loop()
@@ -94,10 +94,10 @@ class ProgressWriter:
         if document is not None:
             self.transitions.progressed(document)
 
-    def _take_update(self) -> dict[str, Any] | None:
+    def _take_update(self) -> Document | None:
         if self._progress is None and not self._logs:
             return None
-        update: dict[str, Any] = {}
+        update: Document = {}
         if self._progress is not None:
             update["$set"] = {"progress": self._progress}
         if self._logs:

@@ -106,15 +106,15 @@ class JobRunner:
             await self.transitions.moved(PENDING, document)
             outcome = await self._attempt(running, context)
         except asyncio.CancelledError:
-            await reporter.close()
-            await self._requeue(running, context, time.monotonic() - started)
+            unwritten = await reporter.close()
+            await self._requeue(running, context, time.monotonic() - started, unwritten)
             raise
 
-        await reporter.close()
+        unwritten = await reporter.close()
         if running.lease_lost:
             logger.warning("job %s lost its lease; its outcome is discarded", document["_id"])
             return
-        await self._record(running, context, outcome, time.monotonic() - started)
+        await self._record(running, context, outcome, time.monotonic() - started, unwritten)
 
     def _context(self, running: RunningJob, reporter: ProgressWriter) -> JobContext[Any]:
         document = running.document
@@ -228,10 +228,15 @@ class JobRunner:
         handler.cancel()
 
     async def _record(
-        self, running: RunningJob, context: JobContext[Any], outcome: Outcome, wall: float
+        self,
+        running: RunningJob,
+        context: JobContext[Any],
+        outcome: Outcome,
+        wall: float,
+        unwritten: Document,
     ) -> None:
         usage = usage_increments(wall, context.usage.cpu_seconds, context.usage.counters)
-        update = await self._outcome_update(running, outcome)
+        update = merge_updates(await self._outcome_update(running, outcome), unwritten)
         update.setdefault("$inc", {}).update(usage)
 
         document = await self.jobs.update_running(running.document["_id"], self.owner, update)
@@ -268,17 +273,28 @@ class JobRunner:
         )
         return {"result": None, "result_artifact": message_to_document(artifact), "error": None}
 
-    async def _requeue(self, running: RunningJob, context: JobContext[Any], wall: float) -> None:
+    async def _requeue(
+        self, running: RunningJob, context: JobContext[Any], wall: float, unwritten: Document
+    ) -> None:
         """Returns an interrupted attempt to the queue without spending it."""
         usage = usage_increments(wall, context.usage.cpu_seconds, context.usage.counters)
-        update: Document = {
+        requeue: Document = {
             "$set": {"status": PENDING, "run_at": utcnow()},
             "$unset": {"lease_owner": "", "lease_expires_at": ""},
             "$inc": {"attempt": -1, **usage},
         }
+        update = merge_updates(requeue, unwritten)
         document = await self.jobs.update_running(running.document["_id"], self.owner, update)
         if document is not None:
             await self.transitions.moved(PROCESSING, document, usage)
+
+
+def merge_updates(first: Document, second: Document) -> Document:
+    """One update document doing what both do; they must not set the same fields."""
+    merged = {operator: dict(fields) for operator, fields in first.items()}
+    for operator, fields in second.items():
+        merged.setdefault(operator, {}).update(fields)
+    return merged
 
 
 def encode_result(result: HandlerResult) -> job_pb2.JobResult:
