@@ -12,6 +12,7 @@ from jobwire.server.config import WorkerSettings
 from jobwire.server.engine.runner import JobRunner, RunningJob
 from jobwire.server.errors import DatabaseUnavailable
 from jobwire.server.registry import HandlerRegistry
+from jobwire.server.storage.documents import Document
 from jobwire.server.storage.jobs import JobStore
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Dispatcher:
         self.running: dict[str, RunningJob] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._per_type: Counter[str] = Counter()
+        self._active = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -89,14 +91,14 @@ class Dispatcher:
                 pass
 
     async def _claim_while_capacity(self) -> None:
-        while not self._stopping and len(self._tasks) < self.settings.max_concurrent_workers:
+        while not self._stopping and self._active < self.settings.max_concurrent_workers:
             job_types = self._types_with_capacity()
             if not job_types:
                 return
             document = await self.jobs.claim(self.owner, job_types, self.settings.lease_seconds)
             if document is None:
                 return
-            self._start(RunningJob(document, self.registry.require(document["job_type"])))
+            self._start(document)
 
     def _types_with_capacity(self) -> list[str]:
         return [
@@ -105,19 +107,26 @@ class Dispatcher:
             if self._per_type[job_type.name] < job_type.concurrency(self.settings)
         ]
 
-    def _start(self, running: RunningJob) -> None:
-        job_id, job_type = running.document["_id"], running.job_type.name
+    def _start(self, document: Document) -> None:
+        job_id, job_type = document["_id"], document["job_type"]
+        running = RunningJob(
+            document, self.registry.require(job_type), lambda: self._release(job_type)
+        )
         self.running[job_id] = running
         self._per_type[job_type] += 1
+        self._active += 1
 
         task = asyncio.create_task(self.runner.run(running), name=f"job {job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda done: self._finished(job_id, job_type, done))
+        task.add_done_callback(lambda done: self._finished(job_id, done))
 
-    def _finished(self, job_id: str, job_type: str, task: "asyncio.Task[None]") -> None:
-        del self.running[job_id]
-        del self._tasks[job_id]
+    def _release(self, job_type: str) -> None:
         self._per_type[job_type] -= 1
+        self._active -= 1
+        self.wake()
+
+    def _finished(self, job_id: str, task: "asyncio.Task[None]") -> None:
+        self.running.pop(job_id).release()
+        del self._tasks[job_id]
         if not task.cancelled() and task.exception() is not None:
             logger.error("job %s: runner failed", job_id, exc_info=task.exception())
-        self.wake()

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -56,11 +57,21 @@ class Outcome:
 class RunningJob:
     """One attempt in flight on this server; the dispatcher keeps these by job id."""
 
-    def __init__(self, document: Document, job_type: JobType) -> None:
+    def __init__(
+        self, document: Document, job_type: JobType, on_release: Callable[[], None]
+    ) -> None:
         self.document = document
         self.job_type = job_type
         self.cancellation = asyncio.Event()
         self.lease_lost = False
+        self._on_release: Callable[[], None] | None = on_release
+
+    def release(self) -> None:
+        """Frees the attempt's capacity once its handler is done, before its outcome is
+        written, so the next job can start meanwhile. Later calls do nothing."""
+        on_release, self._on_release = self._on_release, None
+        if on_release is not None:
+            on_release()
 
 
 class JobRunner:
@@ -102,15 +113,20 @@ class JobRunner:
         )
         context = self._context(running, reporter)
         started = time.monotonic()
+        # The claim's batch count moves while the handler already runs.
+        claim_recorded = self.transitions.moved_in_background(PENDING, document)
         try:
-            await self.transitions.moved(PENDING, document)
             outcome = await self._attempt(running, context)
         except asyncio.CancelledError:
             unwritten = await reporter.close()
+            await claim_recorded
             await self._requeue(running, context, time.monotonic() - started, unwritten)
             raise
+        finally:
+            running.release()
 
         unwritten = await reporter.close()
+        await claim_recorded
         if running.lease_lost:
             logger.warning("job %s lost its lease; its outcome is discarded", document["_id"])
             return

@@ -70,25 +70,34 @@ class Transitions:
         logger.info("job %s cancellation requested type=%s", document["_id"], document["job_type"])
 
     async def moved(
-        self,
-        old_status: str | None,
-        document: Document,
-        usage: Mapping[str, Any] | None = None,
+        self, old_status: str, document: Document, usage: Mapping[str, Any] | None = None
     ) -> None:
-        """A job changed status (or was created, `old_status` None): event, batch, log."""
+        """A job changed status: event and log line, then its batch's counts."""
+        await asyncio.shield(self.moved_in_background(old_status, document, usage))
+
+    def moved_in_background(
+        self, old_status: str, document: Document, usage: Mapping[str, Any] | None = None
+    ) -> "asyncio.Task[None]":
+        """Publishes and logs a status change now; the task returned moves the batch's counts.
+
+        The task goes on even if its creator is cancelled: the job's change is written, and
+        its batch must follow, or the batch's counts would drift.
+        """
         self.bus.publish(
             job_topic(document["_id"]), job_event(document, job_pb2.JOB_EVENT_KIND_STATUS)
         )
         _log_state_change(old_status, document)
+        return asyncio.create_task(self._move_batch(old_status, document, usage or {}))
 
+    async def _move_batch(
+        self, old_status: str, document: Document, usage: Mapping[str, Any]
+    ) -> None:
         batch_id = document.get("batch_id")
-        if batch_id and old_status is not None and old_status != document["status"]:
-            # The job's change is written: its batch must follow even if the caller is
-            # being cancelled, or the batch's counts would drift.
-            move = self.batches.move(batch_id, old_status, document["status"], usage or {})
-            batch = await asyncio.shield(move)
-            if batch is not None:
-                self.batch_changed(batch)
+        if not batch_id or old_status == document["status"]:
+            return
+        batch = await self.batches.move(batch_id, old_status, document["status"], usage)
+        if batch is not None:
+            self.batch_changed(batch)
 
     def batch_changed(self, batch: Document) -> None:
         self.bus.publish(
@@ -100,14 +109,14 @@ class Transitions:
 _QUIET_ERROR = (PROCESSING, COMPLETED)
 
 
-def _log_state_change(old_status: str | None, document: Document) -> None:
+def _log_state_change(old_status: str, document: Document) -> None:
     started = document.get("started_at")
     elapsed = (utcnow() - started).total_seconds() if started else 0.0
     error = document.get("error") or {}
     logger.info(
         "job %s %s -> %s type=%s attempt=%s/%s elapsed=%.3fs%s",
         document["_id"],
-        old_status or "new",
+        old_status,
         document["status"],
         document["job_type"],
         document.get("attempt", 0),

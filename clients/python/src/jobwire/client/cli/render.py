@@ -7,6 +7,7 @@ from typing import TextIO
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from jobwire.client.aio import TERMINAL
 from jobwire.v1 import job_pb2
 
 BAR_WIDTH = 30
@@ -44,7 +45,7 @@ class Renderer:
             self._write(to_json(job))
             return
         percent = job.progress.percent
-        detail = job.progress.message or job.progress.stage
+        detail = "" if job.status in TERMINAL else job.progress.message or job.progress.stage
         line = f"job {job.id} {status_name(job.status)} {_bar(percent)} {percent:5.1f}% {detail}"
         if job.HasField("error") and job.status != job_pb2.JOB_STATUS_COMPLETED:
             line += f" [{job.error.code}: {job.error.message}]"
