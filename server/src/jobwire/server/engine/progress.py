@@ -1,8 +1,10 @@
 """Progress and log lines of a running attempt, written at a bounded rate.
 
-A report is written at once when the previous write is older than the interval;
-otherwise it waits for the interval's end and coalesces with later reports, so a
-handler that reports on every page costs at most one write per interval.
+Reports are written in the background, never holding up the handler: at once when the
+previous write is older than the interval, otherwise at the interval's end, coalesced
+with the reports that came meanwhile. A handler that reports on every page costs at
+most one write per interval. With an interval of 0, each report is written before the
+handler goes on.
 """
 
 import asyncio
@@ -72,11 +74,12 @@ class ProgressWriter:
             return self._take_update() or {}
 
     async def _write_or_defer(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = self._last_write + self.interval
-        if loop.time() >= due:
+        if self.interval <= 0:
             await self._flush()
-        elif self._timer is None:
+            return
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            due = max(loop.time(), self._last_write + self.interval)
             self._timer = loop.call_at(due, self._flush_later)
 
     def _flush_later(self) -> None:
