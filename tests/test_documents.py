@@ -32,6 +32,9 @@ from jobwire.server.errors import INPUT_CORRUPT, INPUT_ENCRYPTED, INPUT_REJECTED
 from jobwire.server.server_process import ServerGroup, ServerProcess
 from jobwire.v1 import documents_pb2, job_pb2
 
+from .test_cli import CLI, run_cli
+from .test_engine import all_jobs
+
 HANDLER_TESTS = Path(__file__).resolve().parents[1] / "handlers" / "tests"
 
 
@@ -65,7 +68,6 @@ FAILED = job_pb2.JOB_STATUS_FAILED
 NATIVE = documents_pb2.EXTRACTION_METHOD_NATIVE
 AUTO = documents_pb2.EXTRACTION_METHOD_AUTO
 ENGINES = {"pypdf": documents_pb2.PDF_ENGINE_PYPDF, "pdfium": documents_pb2.PDF_ENGINE_PDFIUM}
-CLI = [sys.executable, "-m", "jobwire.client.cli.main"]
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None and not os.environ.get("CI"),
@@ -108,14 +110,7 @@ async def batch_jobs(client: AsyncJobwireClient, batch_id: str) -> list[job_pb2.
     """Every job of a batch once the batch is finished."""
     async for _ in client.watch_batch(batch_id):
         pass
-    jobs: list[job_pb2.Job] = []
-    token = ""
-    while True:
-        page = await client.list_jobs(batch_id=batch_id, page_size=500, page_token=token)
-        jobs.extend(page.jobs)
-        token = page.next_page_token
-        if not token:
-            return jobs
+    return await all_jobs(client, batch_id)
 
 
 async def result_of(
@@ -362,16 +357,6 @@ async def test_a_10_mb_upload_round_trips_and_an_uploaded_pdf_is_extracted(
     assert sha256((tmp_path / "back.bin").read_bytes()) == sha256(data) == info.sha256
     assert job.status == COMPLETED, job.error
     assert [page.text for page in job.result.pdf.pages] == made.pages
-
-
-def run_cli(server: ServerProcess, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *arguments],
-        env={**os.environ, "JOBWIRE_ADDR": server.address},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def run_cli_on_a_terminal(server: ServerProcess, *arguments: str) -> tuple[int, str]:
