@@ -24,8 +24,6 @@ from handlers.tests.documents import (
 )
 from jobwire.server.config import DocumentSettings
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "pdf-samples"
-
 # The documents, as fixtures: the builders live in documents.py (this directory is no
 # package on sys.path: pytest imports it with importlib), tests get paths from here.
 
