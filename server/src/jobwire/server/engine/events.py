@@ -8,8 +8,9 @@ event replaces an older one still waiting, so a slow client never builds a backl
 
 import asyncio
 import bisect
+import functools
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,12 +24,16 @@ class Published:
     version: int
     status: str
     """The stored status of the job or batch as of this event."""
-    message: Message
-    """A JobEvent or BatchEvent."""
     terminal: bool
     """The job or batch is terminal as of this event."""
     replaceable: bool
     """A later event of the topic makes this one redundant (progress, batch counts)."""
+    build: Callable[[], Message]
+    """Makes the JobEvent or BatchEvent; only events someone receives are built."""
+
+    @functools.cached_property
+    def message(self) -> Message:
+        return self.build()
 
 
 class Mailbox:

@@ -33,9 +33,9 @@ def job_event(document: Document, kind: job_pb2.JobEventKind.ValueType) -> Publi
     return Published(
         version=document["version"],
         status=document["status"],
-        message=job_pb2.JobEvent(kind=kind, job=job_to_proto(document)),
         terminal=document["status"] in TERMINAL,
         replaceable=kind == job_pb2.JOB_EVENT_KIND_PROGRESS,
+        build=lambda: job_pb2.JobEvent(kind=kind, job=job_to_proto(document)),
     )
 
 
@@ -43,9 +43,9 @@ def batch_event(document: Document, kind: job_pb2.BatchEventKind.ValueType) -> P
     return Published(
         version=document["version"],
         status=document["status"],
-        message=job_pb2.BatchEvent(kind=kind, batch=batch_to_proto(document)),
         terminal=document["status"] in TERMINAL,
         replaceable=kind == job_pb2.BATCH_EVENT_KIND_UPDATED and document["status"] not in TERMINAL,
+        build=lambda: job_pb2.BatchEvent(kind=kind, batch=batch_to_proto(document)),
     )
 
 
