@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Worker processes are replaced after this many tasks, bounding slow leaks in parsers.
-TASKS_PER_PROCESS = 200
+TASKS_PER_PROCESS = 2000
 WORKER_NICENESS = 10
 
 
