@@ -37,7 +37,12 @@ from jobwire.server.storage.documents import (
     message_to_document,
     utcnow,
 )
-from jobwire.server.storage.jobs import JobStore, terminal_update, usage_increments
+from jobwire.server.storage.jobs import (
+    JobStore,
+    requeue_update,
+    terminal_update,
+    usage_increments,
+)
 from jobwire.v1 import job_pb2
 
 logger = logging.getLogger(__name__)
@@ -264,11 +269,7 @@ class JobRunner:
     async def _outcome_update(self, running: RunningJob, outcome: Outcome) -> Document:
         if outcome.status == PENDING:
             run_at = utcnow() + timedelta(seconds=outcome.retry_delay)
-            return {
-                "$set": {"status": PENDING, "run_at": run_at, "error": outcome.error},
-                "$push": {"attempt_errors": outcome.error},
-                "$unset": {"lease_owner": "", "lease_expires_at": ""},
-            }
+            return requeue_update(run_at, outcome.error)
         if outcome.status == COMPLETED and outcome.result is not None:
             return terminal_update(COMPLETED, None, await self._result_fields(running, outcome))
         return terminal_update(outcome.status, outcome.error)
@@ -294,12 +295,8 @@ class JobRunner:
     ) -> None:
         """Returns an interrupted attempt to the queue without spending it."""
         usage = usage_increments(wall, context.usage.cpu_seconds, context.usage.counters)
-        requeue: Document = {
-            "$set": {"status": PENDING, "run_at": utcnow()},
-            "$unset": {"lease_owner": "", "lease_expires_at": ""},
-            "$inc": {"attempt": -1, **usage},
-        }
-        update = merge_updates(requeue, unwritten)
+        update = merge_updates(requeue_update(utcnow()), unwritten)
+        update["$inc"].update(usage)
         document = await self.jobs.update_running(running.document["_id"], self.owner, update)
         if document is not None:
             await self.transitions.moved(PROCESSING, document, usage)

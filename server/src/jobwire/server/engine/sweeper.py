@@ -11,7 +11,6 @@ from jobwire.server.errors import DatabaseUnavailable
 from jobwire.server.storage.batches import BatchStore
 from jobwire.server.storage.documents import (
     FAILED,
-    PENDING,
     PROCESSING,
     STATUSES,
     Document,
@@ -19,7 +18,7 @@ from jobwire.server.storage.documents import (
     utcnow,
 )
 from jobwire.server.storage.files import FileStore
-from jobwire.server.storage.jobs import JobStore, terminal_update
+from jobwire.server.storage.jobs import JobStore, requeue_update, terminal_update
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +78,7 @@ class Sweeper:
             retryable=retrying,
             attempt=attempt,
         )
-        if retrying:
-            update: Document = {
-                "$set": {"status": PENDING, "run_at": utcnow(), "error": error},
-                "$push": {"attempt_errors": error},
-                "$unset": {"lease_owner": "", "lease_expires_at": ""},
-            }
-        else:
-            update = terminal_update(FAILED, error)
+        update = requeue_update(utcnow(), error) if retrying else terminal_update(FAILED, error)
 
         expired = await self.jobs.take_expired(document["_id"], utcnow(), update)
         if expired is not None:

@@ -205,16 +205,37 @@ def new_job_document(
     return document
 
 
+# Unset when a job stops running, whichever way it stops.
+_LEASE_FIELDS = {"lease_owner": "", "lease_expires_at": ""}
+
+
 def terminal_update(status: str, error: Document | None, extra: Document | None = None) -> Document:
     """The update that ends a job in `status`, releasing its lease."""
     update: Document = {
         "$set": {"status": status, "finished_at": utcnow(), **(extra or {})},
-        "$unset": {"lease_owner": "", "lease_expires_at": ""},
+        "$unset": dict(_LEASE_FIELDS),
     }
     if error is not None:
         update["$set"]["error"] = error
         if status != CANCELLED:
             update["$push"] = {"attempt_errors": error}
+    return update
+
+
+def requeue_update(run_at: datetime, error: Document | None = None) -> Document:
+    """The update that puts a running job back in the queue, due at `run_at`.
+
+    With `error`, the attempt failed and counts; without, it was interrupted.
+    """
+    update: Document = {
+        "$set": {"status": PENDING, "run_at": run_at},
+        "$unset": dict(_LEASE_FIELDS),
+    }
+    if error is None:
+        update["$inc"] = {"attempt": -1}
+    else:
+        update["$set"]["error"] = error
+        update["$push"] = {"attempt_errors": error}
     return update
 
 
