@@ -341,6 +341,24 @@ async def test_broken_and_hostile_pdfs_fail_with_their_code_and_work_goes_on(
     assert [page.text for page in after.result.pdf.pages] == made.pages
 
 
+async def test_jobs_with_large_results_are_listed_in_pages_that_fit_a_message(
+    served: DocumentServer,
+) -> None:
+    # About 420 kB of text per result: ten of them exceed the 4 MiB a client accepts.
+    line = "jobs that run once at a time and leave nothing behind " * 4
+    page = "\n".join(f"{row:02d} {line}" for row in range(48))
+    documents.pages_pdf(served.root / "dense.pdf", [page] * 40)
+    specs = [job_spec("pdf", documents_pb2.PdfParams(file_path="dense.pdf")) for _ in range(10)]
+    submitted = await served.client.submit_batch(specs)
+    listed = await batch_jobs(served.client, submitted.batch.id)
+    first = await served.client.list_jobs(batch_id=submitted.batch.id, page_size=10)
+
+    assert 1 <= len(first.jobs) < 10
+    assert first.next_page_token
+    assert sorted(job.id for job in listed) == sorted(submitted.job_ids)
+    assert all(job.status == COMPLETED and len(job.result.pdf.pages) == 40 for job in listed)
+
+
 async def test_a_10_mb_upload_round_trips_and_an_uploaded_pdf_is_extracted(
     served: DocumentServer, tmp_path: Path
 ) -> None:

@@ -8,12 +8,14 @@ import pytest
 from PIL import Image
 
 from jobwire.handlers.limits import Limits
+from jobwire.handlers.page_ranges import PageRange
 from jobwire.handlers.pdf_extract import (
     Engine,
     PageExtract,
     PdfSource,
     TextMode,
     extract_pages,
+    open_and_extract,
     probe_pdf,
     render_page,
 )
@@ -22,6 +24,7 @@ from jobwire.server.errors import (
     INPUT_ENCRYPTED,
     INPUT_NOT_FOUND,
     INPUT_TOO_LARGE,
+    INVALID_PARAMETERS,
     JobFailed,
 )
 
@@ -32,8 +35,8 @@ def extract_all(
     source: PdfSource, text_mode: TextMode = "plain", include_images: bool = False
 ) -> list[PageExtract]:
     """Every page, chunk by chunk, as the handler asks for them."""
-    remaining = tuple(range(1, probe_pdf(source).page_count + 1))
-    pages: list[PageExtract] = []
+    _, numbers, pages = open_and_extract(source, (), text_mode, include_images, 0.05)
+    remaining = numbers[len(pages) :]
     while remaining:
         chunk = extract_pages(source, remaining, text_mode, include_images, 0.05)
         assert chunk, "every call returns at least one page"
@@ -65,6 +68,47 @@ def test_metadata_and_page_count(text_pdf_20: tuple[Path, list[str]], engine: En
     assert probe.metadata.subject == "Extraction"
     assert probe.metadata.created_at is not None
     assert probe.metadata.created_at.isoformat() == "2026-04-23T09:30:00+00:00"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_opening_reads_the_selected_pages_first_chunk(
+    text_pdf_20: tuple[Path, list[str]], engine: Engine
+) -> None:
+    source = PdfSource(str(text_pdf_20[0]), engine=engine)
+    selection = (PageRange(3, 4), PageRange(18, None))
+
+    probe, numbers, first = open_and_extract(source, selection, "plain", False, 10.0)
+
+    assert probe == probe_pdf(source)
+    assert numbers == (3, 4, 18, 19, 20)
+    assert [page.number for page in first] == [3, 4, 18, 19, 20]
+    assert [page.text for page in first] == [text_pdf_20[1][n - 1] for n in numbers]
+
+
+def test_opening_stops_the_first_chunk_at_its_time_budget(
+    text_pdf_20: tuple[Path, list[str]],
+) -> None:
+    _, numbers, first = open_and_extract(PdfSource(str(text_pdf_20[0])), (), "plain", False, 0.0)
+
+    assert numbers == tuple(range(1, 21))
+    assert [page.number for page in first] == [1]
+
+
+def test_opening_for_ocr_only_reads_no_page(text_pdf_20: tuple[Path, list[str]]) -> None:
+    _, numbers, first = open_and_extract(PdfSource(str(text_pdf_20[0])), (), "none", False, 10.0)
+
+    assert numbers == tuple(range(1, 21))
+    assert first == []
+
+
+def test_opening_with_pages_beyond_the_end_fails(text_pdf_20: tuple[Path, list[str]]) -> None:
+    source = PdfSource(str(text_pdf_20[0]))
+
+    with pytest.raises(JobFailed, match="beyond") as raised:
+        open_and_extract(source, (PageRange(19, 21),), "plain", False, 10.0)
+
+    assert raised.value.code == INVALID_PARAMETERS
+    assert raised.value.details == {"field": "pages", "page_count": "20"}
 
 
 def test_layout_mode_keeps_the_words(text_pdf_20: tuple[Path, list[str]]) -> None:

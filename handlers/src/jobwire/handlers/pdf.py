@@ -17,8 +17,8 @@ from jobwire.handlers import pdf_extract, tesseract
 from jobwire.handlers.concurrency import in_order
 from jobwire.handlers.limits import Limits, document_settings
 from jobwire.handlers.ocr_extract import OcrText, ocr_pdf_page
-from jobwire.handlers.page_ranges import PageRange, parse_page_ranges, select_pages
-from jobwire.handlers.pdf_extract import Engine, PageExtract, PdfSource, TextMode
+from jobwire.handlers.page_ranges import PageRange, parse_page_ranges
+from jobwire.handlers.pdf_extract import Engine, PageExtract, PdfProbe, PdfSource, TextMode
 from jobwire.handlers.pdf_images import EmbeddedImage
 from jobwire.handlers.pdf_metadata import Metadata
 from jobwire.handlers.rendering import check_template_name, render_markdown
@@ -133,18 +133,17 @@ async def extract_pdf(
         limits=Limits.from_settings(settings),
     )
 
-    # Open the document and check it against the limits before any page is read.
-    probe = await ctx.run_cpu(pdf_extract.probe_pdf, source)
-    numbers = select_pages(options.pages, probe.page_count)
+    # Open the document and check it against the limits; a short one is read in that call.
+    reader = _PageReader(ctx, source, options)
+    probe, numbers, first = await reader.open()
     result = documents_pb2.PdfResult(
         page_count=probe.page_count, metadata=metadata_message(probe.metadata)
     )
     if options.method == documents_pb2.EXTRACTION_METHOD_OCR:
         await ctx.run_blocking(tesseract.require_language, options.ocr_language)
 
-    # Read the pages in chunks; OCR the pages that need it, store images as they come.
-    reader = _PageReader(ctx, source, options)
-    async for page in reader.pages(numbers):
+    # Read the rest in chunks; OCR the pages that need it, store images as they come.
+    async for page in reader.pages(numbers, first):
         result.pages.append(page)
         await report(len(result.pages), len(numbers))
     result.images.extend(reader.images)
@@ -156,28 +155,52 @@ async def extract_pdf(
 
 
 class _PageReader:
-    """Yields the PageText of each page in turn, calling into the pool chunk by chunk."""
+    """Opens the PDF and yields each page's PageText, calling into the pool chunk by chunk."""
 
     def __init__(self, ctx: JobContext[Any], source: PdfSource, options: PdfOptions) -> None:
         self.ctx = ctx
         self.source = source
         self.options = options
+        self.text_mode = _TEXT_MODES[options.method]
         self.images: list[documents_pb2.ArtifactRef] = []
         self.stored: dict[str, documents_pb2.ArtifactRef] = {}
         self.ocr_pages = 0
         self._language_checked = options.method == documents_pb2.EXTRACTION_METHOD_OCR
 
-    async def pages(self, numbers: list[int]) -> AsyncIterator[documents_pb2.PageText]:
-        """Each page's text, in page order.
+    async def open(self) -> tuple[PdfProbe, tuple[int, ...], list[PageExtract]]:
+        """The probe, the numbers of the selected pages and the first chunk, in one pool call.
+
+        The OCR method checks its language before any page is read, so its first chunk is
+        always empty.
+        """
+        reads_images = (
+            self.options.include_images
+            and self.options.method != documents_pb2.EXTRACTION_METHOD_OCR
+        )
+        opened: tuple[PdfProbe, tuple[int, ...], list[PageExtract]] = await self.ctx.run_cpu(
+            pdf_extract.open_and_extract,
+            self.source,
+            self.options.pages,
+            self.text_mode,
+            reads_images,
+            CHUNK_SECONDS,
+        )
+        return opened
+
+    async def pages(
+        self, numbers: tuple[int, ...], first: list[PageExtract]
+    ) -> AsyncIterator[documents_pb2.PageText]:
+        """Each page's text, in page order, starting with the chunk `open` read.
 
         The pages of a chunk that need OCR are read several at a time (as many as the pool
         has processes), and yielded in page order.
         """
-        remaining = tuple(numbers)
+        remaining = numbers
         parallel = self.ctx.settings.generic_worker.process_workers
         while remaining:
             self.ctx.raise_if_cancelled()
-            chunk = await self._next_chunk(remaining, parallel)
+            chunk = first or await self._next_chunk(remaining, parallel)
+            first = []
             remaining = remaining[len(chunk) :]
             for extract in chunk:
                 for warning in extract.warnings:
@@ -192,15 +215,14 @@ class _PageReader:
                 yield page
 
     async def _next_chunk(self, remaining: tuple[int, ...], parallel: int) -> list[PageExtract]:
-        text_mode = _TEXT_MODES[self.options.method]
-        if text_mode == "none" and not self.options.include_images:
+        if self.text_mode == "none" and not self.options.include_images:
             # OCR only: nothing to read from the PDF itself; enough pages to keep the pool busy.
             return [PageExtract(number=number, text="") for number in remaining[: 2 * parallel]]
         chunk: list[PageExtract] = await self.ctx.run_cpu(
             pdf_extract.extract_pages,
             self.source,
             remaining,
-            text_mode,
+            self.text_mode,
             self.options.include_images,
             CHUNK_SECONDS,
         )

@@ -23,6 +23,7 @@ from pypdf.errors import LimitReachedError
 from jobwire.handlers import pdf_metadata
 from jobwire.handlers.failures import corrupt, encrypted, too_large, translate_failures
 from jobwire.handlers.limits import Limits, pypdf_limits
+from jobwire.handlers.page_ranges import PageRange, select_pages
 from jobwire.handlers.pdf_images import EmbeddedImage, SkippedImage, page_images
 from jobwire.handlers.pdf_metadata import Metadata
 from jobwire.handlers.stream_audit import audit_page
@@ -90,6 +91,26 @@ def probe_pdf(source: PdfSource) -> PdfProbe:
     if page_count > source.limits.max_pages:
         raise _too_many_pages(page_count, source.limits)
     return PdfProbe(page_count=page_count, metadata=metadata)
+
+
+def open_and_extract(
+    source: PdfSource,
+    pages: tuple[PageRange, ...],
+    text_mode: TextMode,
+    include_images: bool,
+    budget_seconds: float,
+) -> tuple[PdfProbe, tuple[int, ...], list[PageExtract]]:
+    """`probe_pdf`, the numbers of the pages `pages` selects, and their first `extract_pages`.
+
+    One call where a short document would otherwise need two. The first chunk is empty
+    when there is nothing to read from the pages themselves (text mode "none" without
+    images: OCR only). A selection beyond the last page fails with INVALID_PARAMETERS.
+    """
+    probe = probe_pdf(source)
+    numbers = tuple(select_pages(pages, probe.page_count))
+    if text_mode == "none" and not include_images:
+        return probe, numbers, []
+    return probe, numbers, extract_pages(source, numbers, text_mode, include_images, budget_seconds)
 
 
 def extract_pages(

@@ -54,6 +54,7 @@ class JobwireServer:
         self._grpc: grpc.aio.Server | None = None
         self._pools: WorkerPools | None = None
         self._dispatcher: Dispatcher | None = None
+        self._transitions: Transitions | None = None
         self._sweeper_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -71,7 +72,8 @@ class JobwireServer:
         # The engine: events, pools, runner, dispatcher and sweeper.
         worker = self.settings.generic_worker
         bus = EventBus()
-        transitions = Transitions(bus, batches)
+        transitions = Transitions(bus, batches, worker.batch_count_interval)
+        self._transitions = transitions
         self._pools = WorkerPools(
             worker.max_concurrent_workers, worker.process_workers, worker.process_memory_limit_mb
         )
@@ -125,6 +127,8 @@ class JobwireServer:
             self._sweeper_task.cancel()
         if self._dispatcher is not None:
             await self._dispatcher.stop(self.settings.generic_worker.shutdown_grace)
+        if self._transitions is not None:
+            await self._transitions.close()
         if self._grpc is not None:
             await self._grpc.stop(STREAM_GRACE)
         if self._pools is not None:

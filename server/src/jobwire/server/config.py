@@ -48,6 +48,8 @@ class WorkerSettings:
     """Seconds running jobs may take to finish on SIGTERM before they are requeued."""
     progress_interval: float = 0.1
     """Least seconds between two progress writes of one job; events in between coalesce."""
+    batch_count_interval: float = 0.05
+    """Least seconds between two writes of batch counts; job moves in between are summed."""
     sweep_interval: float = 5.0
     """Seconds between sweeps for expired leases and batch recounts."""
     process_workers: int = 2

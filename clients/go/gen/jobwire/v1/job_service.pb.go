@@ -537,7 +537,8 @@ type ListJobsRequest struct {
 	JobType string `protobuf:"bytes,2,opt,name=job_type,json=jobType,proto3" json:"job_type,omitempty"`
 	// Only jobs of this batch.
 	BatchId string `protobuf:"bytes,3,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	// Jobs per page, 1 to 1,000; 0 means 100.
+	// Jobs per page, 1 to 1,000; 0 means 100. A page holds fewer when more would not fit
+	// in one response (3 MiB of jobs); `next_page_token` then goes on after its last job.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page, with the same filters; empty for the first page.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

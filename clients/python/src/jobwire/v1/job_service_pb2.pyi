@@ -297,7 +297,9 @@ class ListJobsRequest(_message.Message):
     batch_id: _builtins.str
     """Only jobs of this batch."""
     page_size: _builtins.int
-    """Jobs per page, 1 to 1,000; 0 means 100."""
+    """Jobs per page, 1 to 1,000; 0 means 100. A page holds fewer when more would not fit
+    in one response (3 MiB of jobs); `next_page_token` then goes on after its last job.
+    """
     page_token: _builtins.str
     """`next_page_token` of the previous page, with the same filters; empty for the first page."""
     def __init__(

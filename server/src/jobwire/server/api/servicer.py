@@ -1,6 +1,6 @@
 """The gRPC JobService: translates requests to engine operations and documents to messages."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import grpc
@@ -13,7 +13,7 @@ from jobwire.server.engine.operations import JobOperations
 from jobwire.server.registry import HandlerRegistry
 from jobwire.server.storage.documents import batch_to_proto, job_to_proto
 from jobwire.server.storage.files import FileStore
-from jobwire.v1 import job_service_pb2, job_service_pb2_grpc
+from jobwire.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
 from jobwire.v1.job_service_pb2 import (
     CancelBatchRequest,
     CancelBatchResponse,
@@ -46,6 +46,10 @@ from jobwire.v1.job_service_pb2 import (
 )
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+# Bytes of jobs one ListJobs response carries at most: gRPC clients refuse messages
+# over 4 MiB by default, and one job with a large result can approach 1 MiB.
+LIST_RESPONSE_BUDGET = 3 * 1024 * 1024
 
 
 class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
@@ -97,10 +101,8 @@ class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary_errors
     async def ListJobs(self, request: ListJobsRequest, context: Context) -> ListJobsResponse:
         page = await self.operations.list_jobs(self.tenants.tenant_of(context), request)
-        return ListJobsResponse(
-            jobs=[job_to_proto(document) for document in page.documents],
-            next_page_token=page.next_token,
-        )
+        jobs = _within_budget(job_to_proto(document) for document in page.documents)
+        return ListJobsResponse(jobs=jobs, next_page_token=page.token_after(len(jobs)))
 
     @unary_errors
     async def ListBatches(
@@ -109,7 +111,7 @@ class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
         page = await self.operations.list_batches(self.tenants.tenant_of(context), request)
         return ListBatchesResponse(
             batches=[batch_to_proto(document) for document in page.documents],
-            next_page_token=page.next_token,
+            next_page_token=page.token_after(len(page.documents)),
         )
 
     @unary_errors
@@ -175,3 +177,15 @@ class JobServiceServicer(job_service_pb2_grpc.JobServiceServicer):
         tenant = self.tenants.tenant_of(context)
         async for response in files.download_artifact(request, self.files, tenant):
             yield response
+
+
+def _within_budget(jobs: Iterable[job_pb2.Job]) -> list[job_pb2.Job]:
+    """The leading jobs whose encoded size fits LIST_RESPONSE_BUDGET; at least one."""
+    kept: list[job_pb2.Job] = []
+    size = 0
+    for job in jobs:
+        size += job.ByteSize()
+        if kept and size > LIST_RESPONSE_BUDGET:
+            break
+        kept.append(job)
+    return kept

@@ -55,8 +55,19 @@ class InvalidRequest(errors.JobwireError):
 
 @dataclass(frozen=True)
 class Page:
+    """Documents of one page, and what continues after them."""
+
     documents: list[Document]
-    next_token: str
+    size: int
+    filters: dict[str, Any]
+
+    def token_after(self, kept: int) -> str:
+        """The token of the next page when a response holds the first `kept` documents;
+        empty after the last page."""
+        if kept == 0 or (kept == len(self.documents) < self.size):
+            return ""
+        payload = {"before": self.documents[kept - 1]["_id"], "filters": self.filters}
+        return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
 
 
 class JobOperations:
@@ -221,7 +232,7 @@ class JobOperations:
         size = _page_size(request.page_size)
         before = _read_token(request.page_token, filters)
         documents = await self.jobs.page(tenant, filters, before, size)
-        return Page(documents, _next_token(documents, size, filters))
+        return Page(documents, size, filters)
 
     async def list_batches(self, tenant: str, request: job_service_pb2.ListBatchesRequest) -> Page:
         status = status_from_proto(request.status)
@@ -229,7 +240,7 @@ class JobOperations:
         size = _page_size(request.page_size)
         before = _read_token(request.page_token, filters)
         documents = await self.batches.page(tenant, filters, before, size)
-        return Page(documents, _next_token(documents, size, filters))
+        return Page(documents, size, filters)
 
     async def cancel_job(self, tenant: str, job_id: str, reason: str) -> Document:
         """Cancels a pending job at once; asks a processing one to stop."""
@@ -356,10 +367,3 @@ def _read_token(token: str, filters: dict[str, Any]) -> str:
     if not isinstance(decoded, dict) or decoded.get("filters") != filters:
         raise InvalidRequest("page_token: issued for other filters")
     return str(decoded["before"])
-
-
-def _next_token(documents: list[Document], size: int, filters: dict[str, Any]) -> str:
-    if len(documents) < size:
-        return ""
-    payload = {"before": documents[-1]["_id"], "filters": filters}
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()

@@ -1,10 +1,11 @@
 """Progress and log lines of a running attempt, written at a bounded rate.
 
 Reports are written in the background, never holding up the handler: at once when the
-previous write is older than the interval, otherwise at the interval's end, coalesced
-with the reports that came meanwhile. A handler that reports on every page costs at
-most one write per interval. With an interval of 0, each report is written before the
-handler goes on.
+previous write (or the attempt's start) is older than the interval, otherwise at the
+interval's end, coalesced with the reports that came meanwhile. A handler that reports
+on every page costs at most one write per interval, and an attempt shorter than the
+interval none: its last report goes with its outcome. With an interval of 0, each
+report is written before the handler goes on.
 """
 
 import asyncio
@@ -39,7 +40,7 @@ class ProgressWriter:
         self._progress: Document | None = None
         self._logs: list[Document] = []
         self._percent = 0.0
-        self._last_write = float("-inf")
+        self._last_write = asyncio.get_running_loop().time()
         self._timer: asyncio.TimerHandle | None = None
         self._writing = asyncio.Lock()
 

@@ -118,20 +118,17 @@ class JobRunner:
         )
         context = self._context(running, reporter)
         started = time.monotonic()
-        # The claim's batch count moves while the handler already runs.
-        claim_recorded = self.transitions.moved_in_background(PENDING, document)
+        self.transitions.moved_in_background(PENDING, document)
         try:
             outcome = await self._attempt(running, context)
         except asyncio.CancelledError:
             unwritten = await reporter.close()
-            await claim_recorded
             await self._requeue(running, context, time.monotonic() - started, unwritten)
             raise
         finally:
             running.release()
 
         unwritten = await reporter.close()
-        await claim_recorded
         if running.lease_lost:
             logger.warning("job %s lost its lease; its outcome is discarded", document["_id"])
             return
@@ -264,7 +261,7 @@ class JobRunner:
         if document is None:
             logger.warning("job %s lost its lease before its outcome was written", context.job_id)
             return
-        await self.transitions.moved(PROCESSING, document, usage)
+        self.transitions.moved_in_background(PROCESSING, document, usage)
 
     async def _outcome_update(self, running: RunningJob, outcome: Outcome) -> Document:
         if outcome.status == PENDING:
@@ -299,7 +296,7 @@ class JobRunner:
         update["$inc"].update(usage)
         document = await self.jobs.update_running(running.document["_id"], self.owner, update)
         if document is not None:
-            await self.transitions.moved(PROCESSING, document, usage)
+            self.transitions.moved_in_background(PROCESSING, document, usage)
 
 
 def merge_updates(first: Document, second: Document) -> Document:

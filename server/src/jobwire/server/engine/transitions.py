@@ -5,6 +5,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from jobwire.server.engine.batch_counts import BatchCounts
 from jobwire.server.engine.events import EventBus, Published
 from jobwire.server.storage.batches import BatchStore
 from jobwire.server.storage.documents import (
@@ -52,9 +53,9 @@ def batch_event(document: Document, kind: job_pb2.BatchEventKind.ValueType) -> P
 class Transitions:
     """Publishes job changes and keeps batch counts in step with job statuses."""
 
-    def __init__(self, bus: EventBus, batches: BatchStore) -> None:
+    def __init__(self, bus: EventBus, batches: BatchStore, batch_count_interval: float) -> None:
         self.bus = bus
-        self.batches = batches
+        self.counts = BatchCounts(batches, self.batch_changed, batch_count_interval)
 
     def progressed(self, document: Document) -> None:
         """A running job reported progress or wrote to its log."""
@@ -72,37 +73,33 @@ class Transitions:
     async def moved(
         self, old_status: str, document: Document, usage: Mapping[str, Any] | None = None
     ) -> None:
-        """A job changed status: event and log line, then its batch's counts."""
-        await asyncio.shield(self.moved_in_background(old_status, document, usage))
+        """A job changed status: event and log line now, and its batch's counts written
+        before this returns (callers answer API requests that may read the batch next)."""
+        self.moved_in_background(old_status, document, usage)
+        # The job's change is written: its batch must follow even if the caller is cancelled.
+        await asyncio.shield(self.counts.write())
 
     def moved_in_background(
         self, old_status: str, document: Document, usage: Mapping[str, Any] | None = None
-    ) -> "asyncio.Task[None]":
-        """Publishes and logs a status change now; the task returned moves the batch's counts.
-
-        The task goes on even if its creator is cancelled: the job's change is written, and
-        its batch must follow, or the batch's counts would drift.
-        """
+    ) -> None:
+        """A job changed status: event and log line now, its batch's counts with the next
+        write of counts."""
         self.bus.publish(
             job_topic(document["_id"]), job_event(document, job_pb2.JOB_EVENT_KIND_STATUS)
         )
         _log_state_change(old_status, document)
-        return asyncio.create_task(self._move_batch(old_status, document, usage or {}))
-
-    async def _move_batch(
-        self, old_status: str, document: Document, usage: Mapping[str, Any]
-    ) -> None:
         batch_id = document.get("batch_id")
-        if not batch_id or old_status == document["status"]:
-            return
-        batch = await self.batches.move(batch_id, old_status, document["status"], usage)
-        if batch is not None:
-            self.batch_changed(batch)
+        if batch_id and old_status != document["status"]:
+            self.counts.move(batch_id, old_status, document["status"], usage or {})
 
     def batch_changed(self, batch: Document) -> None:
         self.bus.publish(
             batch_topic(batch["_id"]), batch_event(batch, job_pb2.BATCH_EVENT_KIND_UPDATED)
         )
+
+    async def close(self) -> None:
+        """Writes the batch counts not written yet."""
+        await self.counts.close()
 
 
 # Statuses in which a leftover error of an earlier attempt is not news.

@@ -60,19 +60,11 @@ class BatchStore:
         return await cursor.to_list()
 
     @retry_transient
-    async def move(
-        self, batch_id: str, old_status: str, new_status: str, usage: Mapping[str, Any]
-    ) -> Document | None:
-        """Moves one job's count from `old_status` to `new_status`, adding its usage."""
-        increments: dict[str, Any] = {
-            f"counts.{old_status}": -1,
-            f"counts.{new_status}": 1,
-            "version": 1,
-            **usage,
-        }
+    async def add_counts(self, batch_id: str, increments: Mapping[str, Any]) -> Document | None:
+        """Adds to the batch's counts (and usage), then settles the status they imply."""
         document = await self.collection.find_one_and_update(
             {"_id": batch_id},
-            {"$inc": increments, "$set": {"updated_at": utcnow()}},
+            {"$inc": {**increments, "version": 1}, "$set": {"updated_at": utcnow()}},
             return_document=ReturnDocument.AFTER,
         )
         if document is None:

@@ -305,7 +305,8 @@ export type ListJobsRequest = Message<"jobwire.v1.ListJobsRequest"> & {
   batchId: string;
 
   /**
-   * Jobs per page, 1 to 1,000; 0 means 100.
+   * Jobs per page, 1 to 1,000; 0 means 100. A page holds fewer when more would not fit
+   * in one response (3 MiB of jobs); `next_page_token` then goes on after its last job.
    *
    * @generated from field: int32 page_size = 4;
    */
