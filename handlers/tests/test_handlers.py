@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from jobwire.handlers.limits import Limits
 from jobwire.handlers.ocr import ocr
 from jobwire.handlers.pdf import pdf
-from jobwire.handlers.pdf_extract import Engine, PdfSource, extract_pages
+from jobwire.handlers.pdf_extract import PdfSource, extract_pages
 from jobwire.handlers.session import session
 from jobwire.server.config import DocumentSettings, Settings, StorageSettings, WorkerSettings
 from jobwire.server.context import AttemptInfo, JobContext
@@ -326,14 +326,12 @@ async def test_session_keeps_good_attachments_and_records_failures(
     assert sum(1 for level, _ in recorder.log_lines if level == "WARNING") == 3
 
 
-@pytest.mark.parametrize("engine", ["pypdf", "pdfium"])
 async def test_memory_exhaustion_in_the_pool_fails_as_too_large(
-    gigabyte_bomb_pdf_file: Path, engine: Engine
+    gigabyte_bomb_pdf_file: Path,
 ) -> None:
     # pypdf's own limit lifted: the pool's address-space limit is what stops this one.
-    source = PdfSource(
-        str(gigabyte_bomb_pdf_file), engine=engine, limits=Limits(max_stream_bytes=10**10)
-    )
+    # (PDFium reads only what the stream limit has bounded, so it is not tried here.)
+    source = PdfSource(str(gigabyte_bomb_pdf_file), limits=Limits(max_stream_bytes=10**10))
     small = WorkerPools(1, 1, memory_limit_mb=640)
     try:
         with pytest.raises(JobFailed, match="more memory than a worker may use") as raised:

@@ -20,7 +20,7 @@ import pypdfium2 as pdfium
 from pypdf import PdfReader
 from pypdf.errors import LimitReachedError
 
-from jobwire.handlers import pdf_metadata
+from jobwire.handlers import flate_scan, pdf_metadata
 from jobwire.handlers.failures import corrupt, encrypted, too_large, translate_failures
 from jobwire.handlers.limits import Limits, pypdf_limits
 from jobwire.handlers.page_ranges import PageRange, select_pages
@@ -267,9 +267,13 @@ def _page_text(source: PdfSource, number: int, text_mode: TextMode) -> str:
 def audit_for_pdfium(source: PdfSource, number: int, *, rendering: bool) -> None:
     """Checks what PDFium will inflate for page `number` within pypdf's limits.
 
-    A PDF pypdf cannot parse is left to PDFium unchecked: PDFium reads more broken files,
-    and the pool's memory limit still bounds what such a file can cost.
+    Reading text from a file the flate scan vouched for needs no more checks; rendering
+    does, for the pixel limit of its images. A PDF pypdf cannot parse is left to PDFium
+    unchecked: PDFium reads more broken files, and the pool's memory limit still bounds
+    what such a file can cost.
     """
+    if not rendering and _pdfium_file(source).vouched:
+        return
     try:
         page = _pypdf_reader(source).pages[number - 1]
     except (MemoryError, LimitReachedError, JobFailed):
@@ -378,8 +382,28 @@ def _open_pypdf(source: PdfSource) -> PdfReader:
     return reader
 
 
+@dataclass(frozen=True, slots=True)
+class _PdfiumFile:
+    """A document PDFium opened, and whether the flate scan vouched for its streams."""
+
+    document: pdfium.PdfDocument
+    vouched: bool
+
+    def close(self) -> None:
+        self.document.close()
+
+
+def _pdfium_file(source: PdfSource) -> _PdfiumFile:
+    opened: _PdfiumFile = _pdfium_cache.get(source, lambda: _open_pdfium(source))
+    return opened
+
+
+def _open_pdfium(source: PdfSource) -> _PdfiumFile:
+    # The scan comes first: PDFium inflates cross-reference and object streams on opening.
+    vouched = flate_scan.vouch_for_streams(source.path, source.limits)
+    document = pdfium.PdfDocument(source.path, password=source.password or None)
+    return _PdfiumFile(document, vouched)
+
+
 def _pdfium_document(source: PdfSource) -> pdfium.PdfDocument:
-    document: pdfium.PdfDocument = _pdfium_cache.get(
-        source, lambda: pdfium.PdfDocument(source.path, password=source.password or None)
-    )
-    return document
+    return _pdfium_file(source).document

@@ -4,6 +4,7 @@ PDFium inflates whatever a page asks for and aborts its process when memory runs
 Before PDFium reads a page, the streams it will inflate (content streams, form XObjects,
 embedded fonts) are decoded once by pypdf, whose limits (see limits.py) raise
 LimitReachedError instead; images are checked against the pixel limit by their size.
+Reading text needs none of this when flate_scan.py vouched for the whole file.
 """
 
 from typing import Any

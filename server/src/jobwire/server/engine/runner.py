@@ -257,10 +257,17 @@ class JobRunner:
         update = merge_updates(await self._outcome_update(running, outcome), unwritten)
         update.setdefault("$inc", {}).update(usage)
 
-        document = await self.jobs.update_running(running.document["_id"], self.owner, update)
+        # A result is not read back (it can be large): the document gets it from here.
+        written = update["$set"]
+        unread = ("result",) if "result" in written else ()
+        document = await self.jobs.update_running(
+            running.document["_id"], self.owner, update, unread=unread
+        )
         if document is None:
             logger.warning("job %s lost its lease before its outcome was written", context.job_id)
             return
+        if unread:
+            document["result"] = written["result"]
         self.transitions.moved_in_background(PROCESSING, document, usage)
 
     async def _outcome_update(self, running: RunningJob, outcome: Outcome) -> Document:

@@ -128,10 +128,15 @@ class JobStore:
         )
 
     @retry_transient
-    async def update_running(self, job_id: str, owner: str, update: Document) -> Document | None:
-        """Applies a visible change to a job this owner holds; None when the lease was lost."""
+    async def update_running(
+        self, job_id: str, owner: str, update: Document, *, unread: Sequence[str] = ()
+    ) -> Document | None:
+        """Applies a visible change to a job this owner holds; None when the lease was lost.
+
+        The fields in `unread` are left out of the document returned.
+        """
         return await self._change(
-            {"_id": job_id, "status": PROCESSING, "lease_owner": owner}, update
+            {"_id": job_id, "status": PROCESSING, "lease_owner": owner}, update, unread
         )
 
     @retry_transient
@@ -158,11 +163,16 @@ class JobStore:
             {"_id": job_id, "status": PROCESSING, "lease_expires_at": {"$lt": now}}, update
         )
 
-    async def _change(self, query: Document, update: Document) -> Document | None:
+    async def _change(
+        self, query: Document, update: Document, unread: Sequence[str] = ()
+    ) -> Document | None:
         update.setdefault("$set", {})["updated_at"] = utcnow()
         update.setdefault("$inc", {})["version"] = 1
         return await self.collection.find_one_and_update(
-            query, update, return_document=ReturnDocument.AFTER
+            query,
+            update,
+            projection={field: 0 for field in unread} or None,
+            return_document=ReturnDocument.AFTER,
         )
 
 
