@@ -282,7 +282,7 @@ class JobRunner:
         result = outcome.result or job_pb2.JobResult()
         limit = self.settings.documents.inline_result_limit_kb * 1024
         if self.artifacts is None or result.ByteSize() <= limit:
-            return {"result": message_to_document(result), "error": None}
+            return {"result": result.SerializeToString(), "error": None}
 
         artifact = await self.artifacts.save_artifact(
             tenant=running.document["tenant"],

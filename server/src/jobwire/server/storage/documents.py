@@ -1,8 +1,10 @@
 """Conversion between stored documents and the protobuf messages of the contract.
 
-Statuses are stored as the lower-case words the replaced system used; parameters,
-results and errors as the protobuf JSON mapping with proto field names, so that a
-document reads the same from any language.
+Statuses are stored as the lower-case words the replaced system used; parameters and
+errors as the protobuf JSON mapping with proto field names, so that a document reads the
+same from any language. Results, which hold whole documents' text, are stored as the
+serialized JobResult, as they are when too large to be inline and stored as an artifact:
+reading the JSON mapping back costs a hundred times as much.
 """
 
 from datetime import UTC, datetime
@@ -94,7 +96,7 @@ def job_to_proto(document: Document) -> job_pb2.Job:
     if job.params.pdf.password:
         job.params.pdf.password = REDACTED
     if document.get("result") is not None:
-        json_format.ParseDict(document["result"], job.result)
+        job.result.ParseFromString(document["result"])
     if document.get("error"):
         _fill_error(job.error, document["error"])
     for attempt_error in document.get("attempt_errors") or []:
