@@ -1,23 +1,23 @@
 """Pages per second of a batch of `pdf` jobs through jobwire, against a plain loop.
 
-    .venv/bin/python bench/pdf_throughput.py [--documents 40] [--rounds 3]
+    .venv/bin/python bench/pdf_throughput.py [--documents 40] [--pages 10-20] [--rounds 3]
 
-Generates text PDFs of 10 to 20 pages (fpdf2, from the handlers' `test` extra) into a
-temporary input root and starts a development database (or uses MONGODB_URI) and a server
-with two pool processes and at most two `pdf` jobs at a time. For each engine (pypdf,
-PDFium) it times, round after round, a plain loop in this single process that opens each
-file and extracts the text of every page, and the same files as one batch of `pdf` jobs
-(from submission to the batch's `finished_at`); the best of each is kept. Then one more
-batch runs while GetJob is timed, against the same call on the idle server measured
-before any batch. Collections are emptied between batches, so every claim searches a
-bounded one.
+Generates text PDFs of 10 to 20 pages (or as --pages says; fpdf2, from the handlers'
+`test` extra) into a temporary input root and starts a development database (or uses
+MONGODB_URI) and a server with two pool processes and at most two `pdf` jobs at a time.
+For each engine (pypdf, PDFium) it times, round after round, a plain loop in this single
+process that opens each file and extracts the text of every page, and the same files as
+one batch of `pdf` jobs (from submission to the batch's `finished_at`); the best of each
+is kept. Then one more batch runs while GetJob is timed, against the same call on the
+idle server measured before any batch. Collections are emptied between batches, so every
+claim searches a bounded one.
 
 Prints JSON. The figures that matter are ratios from one machine in one run: jobwire /
 loop pages per second (target at least 1.7 on two cores), and loaded / idle GetJob p50
 (target at most 1.5). The same loop run by two processes at once shows what this
-machine's two cores give at best. On Linux it also reports the CPU seconds the database, the server,
-its pool processes and this benchmark spent during the best batch: on two cores, whatever
-the database and the server take is taken from the two pool processes.
+machine's two cores give at best. On Linux it also reports the CPU seconds the database,
+the server, its pool processes and this benchmark spent during the best batch: on two
+cores, whatever the database and the server take is taken from the two pool processes.
 """
 
 import argparse
@@ -68,6 +68,9 @@ Loop = Callable[[Path], int]
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--documents", type=int, default=40, help="PDFs in the batch")
+    parser.add_argument(
+        "--pages", type=page_range, default=(10, 20), help="pages per PDF, e.g. 10-20"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="runs per measurement; best kept")
     parser.add_argument(
         "--pdf-jobs", type=int, default=2, help="`pdf` jobs the server runs at once (per_type)"
@@ -81,7 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, database_uri() as (uri, database_name):
         root = Path(scratch) / "inputs"
         root.mkdir()
-        files = generate_pdfs(root, args.documents)
+        files = generate_pdfs(root, args.documents, args.pages)
         environment = {
             **server_environment,
             "JOBWIRE_DOCUMENTS_INPUT_ROOTS": json.dumps([str(root)]),
@@ -143,6 +146,7 @@ class Bench:
             "benchmark": "pdf_batch_throughput",
             "documents": len(self.files),
             "pages": self.pages,
+            "pages_per_document": [min(self.files.values()), max(self.files.values())],
             "cpu_count": os.cpu_count(),
             "engines": engines,
             "target_jobwire_vs_loop": TARGET_THROUGHPUT_RATIO,
@@ -305,23 +309,32 @@ def pdfium_loop(path: Path) -> int:
         document.close()
 
 
-def generate_pdfs(root: Path, count: int) -> dict[Path, int]:
-    """`count` text PDFs of 10 to 20 pages of 45 lines each: path -> pages."""
+def page_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    pages = (int(low), int(high or low))
+    if not 1 <= pages[0] <= pages[1]:
+        raise argparse.ArgumentTypeError(f"not a range of pages: {text}")
+    return pages
+
+
+def generate_pdfs(root: Path, count: int, pages: tuple[int, int]) -> dict[Path, int]:
+    """`count` text PDFs of `pages` pages (from, to) of 45 lines each: path -> pages."""
     from fpdf import FPDF  # The handlers' `test` extra; only the tests and benchmarks need it.
 
+    low, high = pages
     files = {}
     for index in range(count):
-        pages = 10 + index % 11
+        page_count = low + index % (high - low + 1)
         document = FPDF()
         document.set_font("Helvetica", size=10)
-        for number in range(1, pages + 1):
+        for number in range(1, page_count + 1):
             document.add_page()
             for row in range(45):
                 text = f"{index}.{number}.{row} {LINE}"
                 document.cell(text=text, new_x="LMARGIN", new_y="NEXT")
         path = root / f"document-{index:03d}.pdf"
         document.output(str(path))
-        files[path] = pages
+        files[path] = page_count
     return files
 
 

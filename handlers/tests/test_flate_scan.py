@@ -111,6 +111,15 @@ def test_more_flate_data_than_the_scan_reads_is_left_to_the_page_audit(
     assert not vouch_for_streams(str(path), Limits())
 
 
+def test_more_streams_than_the_scan_tries_are_left_to_the_page_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flate_scan, "MAX_STREAMS", 3)
+    made = text_pdf(tmp_path / "text.pdf", 5)
+
+    assert not vouch_for_streams(str(made.path), Limits())
+
+
 def test_text_through_pdfium_of_a_vouched_file_opens_no_pypdf_reader(tmp_path: Path) -> None:
     made = text_pdf(tmp_path / "text.pdf", 3)
     pdf_extract.forget_documents()

@@ -14,8 +14,9 @@ when, outside the inflated data:
   by reference, so that a stream may expand in a way zlib does not show;
 - `Filter`, `Encrypt` or `ObjStm` is spelled with `#` escapes, which this check would
   not see otherwise;
-or when an object stream holds a stream of its own, or the data to inflate is too much
-for this check to stay cheap. The caller then audits page by page with pypdf.
+or when an object stream holds a stream of its own, or the file has too many streams or
+too much data to inflate for this check to stay cheap. The caller then audits page by
+page with pypdf.
 """
 
 import mmap
@@ -26,10 +27,12 @@ from collections.abc import Iterator
 from jobwire.handlers.failures import too_large
 from jobwire.handlers.limits import Limits
 
-# Bytes of zlib data this check reads at most before it leaves a file to the page audit.
+# What this check reads at most before it leaves a file to the page audit: bytes of zlib
+# data, and `stream` keywords (each one costs an attempt to inflate).
 MAX_SCANNED_BYTES = 16 * 1024 * 1024
+MAX_STREAMS = 100_000
 # Most streams are small: input is handed to zlib in growing pieces.
-_FIRST_STEP = 4 * 1024
+_FIRST_STEP = 1024
 _LAST_STEP = 256 * 1024
 _OUTPUT_STEP = 1024 * 1024
 
@@ -68,7 +71,9 @@ class _Scan:
     def vouch(self) -> bool:
         inflated: list[tuple[int, int]] = []
         previous = 0
-        for keyword_end in _keywords(self.data):
+        for count, keyword_end in enumerate(_keywords(self.data)):
+            if count == MAX_STREAMS:
+                return False
             line_end = _LINE_END.search(self.data, keyword_end)
             start = line_end.end() if line_end else len(self.data)
             # Whatever lies since the previous keyword holds this stream's dictionary.
