@@ -7,13 +7,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from jobwire.client import AsyncJobwireClient, job_spec
+from jobwire.client import AsyncJobwireClient, UnavailableError, job_spec
+from jobwire.server.devdb import DevDatabase
 from jobwire.server.server_process import ServerGroup, ServerProcess, free_port
 from jobwire.v1 import job_pb2
 
@@ -62,6 +64,39 @@ async def test_a_killed_server_loses_no_job(servers: ServerGroup) -> None:
     assert final.attempt == 2
     assert [error.code for error in final.attempt_errors] == ["LEASE_EXPIRED"]
     assert claims_per_job(servers.logs())[job.id] == 2
+
+
+async def test_a_database_outage_answers_unavailable_and_loses_no_job(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {
+        "JOBWIRE_STORAGE_CONNECT_TIMEOUT": "1",
+        "JOBWIRE_GENERIC_WORKER_LEASE_SECONDS": "3",
+        "JOBWIRE_GENERIC_WORKER_SWEEP_INTERVAL": "0.5",
+        "JOBWIRE_GENERIC_WORKER_POLL_INTERVAL": "0.2",
+    }
+    with DevDatabase() as database:
+        uri = database.start(port, tmp_path / "data") + "outage"
+        with ServerProcess(uri, tmp_path / "server.log", environment=environment) as server:
+            async with AsyncJobwireClient(server.address) as client:
+                jobs = [await client.submit_job("sleep", {"seconds": 1.0}) for _ in range(3)]
+                async for event in client.watch_job(jobs[0].id):
+                    if event.job.status == job_pb2.JOB_STATUS_PROCESSING:
+                        break
+
+                database.stop()
+                with pytest.raises(UnavailableError):
+                    await client.get_job(jobs[0].id)
+                database.start(port, tmp_path / "data")
+                finals = [await last_state(client, job.id) for job in jobs]
+
+    assert [job.status for job in finals] == [job_pb2.JOB_STATUS_COMPLETED] * 3
+    assert "database unavailable" in (tmp_path / "server.log").read_text()
+
+
+async def last_state(client: AsyncJobwireClient, job_id: str) -> job_pb2.Job:
+    async for event in client.watch_job(job_id):
+        job = event.job
+    return job
 
 
 async def test_each_state_change_is_logged_once(
