@@ -111,6 +111,17 @@ def test_more_flate_data_than_the_scan_reads_is_left_to_the_page_audit(
     assert not vouch_for_streams(str(path), Limits())
 
 
+def test_more_inflated_data_than_the_scan_produces_is_left_to_the_page_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flate_scan, "MAX_INFLATED_BYTES", 2 * 1024 * 1024)
+    path = one_page(
+        tmp_path / "many.pdf", flate(1024 * 1024), flate(1024 * 1024), flate(1024 * 1024)
+    )
+
+    assert not vouch_for_streams(str(path), Limits())
+
+
 def test_more_streams_than_the_scan_tries_are_left_to_the_page_audit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,8 +28,9 @@ from jobwire.handlers.failures import too_large
 from jobwire.handlers.limits import Limits
 
 # What this check reads at most before it leaves a file to the page audit: bytes of zlib
-# data, and `stream` keywords (each one costs an attempt to inflate).
+# data, what they inflate to, and `stream` keywords (each one costs an attempt to inflate).
 MAX_SCANNED_BYTES = 16 * 1024 * 1024
+MAX_INFLATED_BYTES = 256 * 1024 * 1024
 MAX_STREAMS = 100_000
 # Most streams are small: input is handed to zlib in growing pieces.
 _FIRST_STEP = 1024
@@ -67,6 +68,7 @@ class _Scan:
         self.data = data
         self.limits = limits
         self.scanned = 0
+        self.inflated = 0
 
     def vouch(self) -> bool:
         inflated: list[tuple[int, int]] = []
@@ -104,11 +106,14 @@ class _Scan:
                 output = stream.decompress(piece, _OUTPUT_STEP)
                 while True:
                     produced += len(output)
+                    self.inflated += len(output)
                     if produced > self.limits.max_stream_bytes:
                         limit = self.limits.max_stream_bytes
                         raise too_large(
                             f"a stream inflates beyond the safety limit of {limit} bytes"
                         )
+                    if self.inflated > MAX_INFLATED_BYTES:
+                        return None
                     if holds_objects and any(_keywords(tail + output)):
                         return None
                     tail = output[-len(_KEYWORD) :] if output else tail
