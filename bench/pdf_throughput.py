@@ -377,7 +377,7 @@ def cpu_spent(before: CpuTimes, after: CpuTimes) -> dict[str, float]:
     """CPU seconds per group between two readings.
 
     A pool process started in between counts whole (its imports are part of the cost); one
-    that ended in between (pebble replaces them after 200 tasks) is missing.
+    that ended in between (pebble replaces them after a number of tasks) is missing.
     """
     spent: dict[str, float] = {}
     for pid, (group, seconds) in after.items():

@@ -33,6 +33,19 @@ async def all_jobs(client: AsyncJobwireClient, batch_id: str) -> list[job_pb2.Jo
             return jobs
 
 
+async def final_state(client: AsyncJobwireClient, job_id: str) -> job_pb2.Job:
+    """The job as its watch ends: in a terminal status."""
+    async for event in client.watch_job(job_id):
+        job = event.job
+    return job
+
+
+async def until_processing(client: AsyncJobwireClient, job_id: str) -> None:
+    async for event in client.watch_job(job_id):
+        if event.job.status == job_pb2.JOB_STATUS_PROCESSING:
+            return
+
+
 async def test_a_thousand_noop_jobs_complete_once_each(
     servers: ServerGroup, client: AsyncJobwireClient
 ) -> None:
@@ -102,8 +115,7 @@ async def test_retryable_failures_back_off_longer_then_succeed(
 
 async def test_permanent_failure_fails_at_once(client: AsyncJobwireClient) -> None:
     job = await client.submit_job("sleep", {"seconds": 0.01, "steps": 1, "fail": "permanent"})
-    async for event in client.watch_job(job.id):
-        final = event.job
+    final = await final_state(client, job.id)
 
     assert final.status == FAILED
     assert final.attempt == 1
@@ -145,15 +157,12 @@ async def test_cancelling_a_running_job_ends_it_within_a_second(
     client: AsyncJobwireClient,
 ) -> None:
     job = await client.submit_job("sleep", {"seconds": 30, "steps": 30})
-    async for event in client.watch_job(job.id):
-        if event.job.status == job_pb2.JOB_STATUS_PROCESSING:
-            break
+    await until_processing(client, job.id)
 
     loop = asyncio.get_running_loop()
     requested_at = loop.time()
     await client.cancel_job(job.id, "user asked")
-    async for event in client.watch_job(job.id):
-        final = event.job
+    final = await final_state(client, job.id)
     elapsed = loop.time() - requested_at
 
     assert final.status == CANCELLED

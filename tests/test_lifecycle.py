@@ -19,7 +19,7 @@ from jobwire.server.devdb import DevDatabase
 from jobwire.server.server_process import ServerGroup, ServerProcess, free_port
 from jobwire.v1 import job_pb2
 
-from .test_engine import all_jobs, claims_per_job
+from .test_engine import all_jobs, claims_per_job, final_state, until_processing
 
 
 async def test_sigterm_halfway_through_a_batch_loses_nothing(servers: ServerGroup) -> None:
@@ -50,15 +50,12 @@ async def test_a_killed_server_loses_no_job(servers: ServerGroup) -> None:
     doomed = servers.start()
     async with AsyncJobwireClient(doomed.address) as client:
         job = await client.submit_job("sleep", {"seconds": 1.0, "steps": 2})
-        async for event in client.watch_job(job.id):
-            if event.job.status == job_pb2.JOB_STATUS_PROCESSING:
-                break
+        await until_processing(client, job.id)
     doomed.kill()
 
     survivor = servers.start()
     async with AsyncJobwireClient(survivor.address) as client:
-        async for event in client.watch_job(job.id):
-            final = event.job
+        final = await final_state(client, job.id)
 
     assert final.status == job_pb2.JOB_STATUS_COMPLETED
     assert final.attempt == 2
@@ -79,24 +76,16 @@ async def test_a_database_outage_answers_unavailable_and_loses_no_job(tmp_path: 
         with ServerProcess(uri, tmp_path / "server.log", environment=environment) as server:
             async with AsyncJobwireClient(server.address) as client:
                 jobs = [await client.submit_job("sleep", {"seconds": 1.0}) for _ in range(3)]
-                async for event in client.watch_job(jobs[0].id):
-                    if event.job.status == job_pb2.JOB_STATUS_PROCESSING:
-                        break
+                await until_processing(client, jobs[0].id)
 
                 database.stop()
                 with pytest.raises(UnavailableError):
                     await client.get_job(jobs[0].id)
                 database.start(port, tmp_path / "data")
-                finals = [await last_state(client, job.id) for job in jobs]
+                finals = [await final_state(client, job.id) for job in jobs]
 
     assert [job.status for job in finals] == [job_pb2.JOB_STATUS_COMPLETED] * 3
     assert "database unavailable" in (tmp_path / "server.log").read_text()
-
-
-async def last_state(client: AsyncJobwireClient, job_id: str) -> job_pb2.Job:
-    async for event in client.watch_job(job_id):
-        job = event.job
-    return job
 
 
 async def test_each_state_change_is_logged_once(
